@@ -1,0 +1,5 @@
+import sys
+
+from densevis.cli import main
+
+sys.exit(main())

@@ -1,0 +1,54 @@
+"""The `densevis` command line. Each subcommand lives in its own module with a
+``register(subparsers)`` function that sets ``func`` on its parser."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from densevis.errors import DenseVisError
+
+# Subcommand modules, in the order `densevis --help` lists them.
+SUBCOMMANDS = ("summary", "export", "profile", "heatmap")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="densevis", description="See inside DenseNet: build, trace, measure and draw it."
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"densevis.cli.{name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"densevis.cli.{name}":
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: bad input is one line on stderr and exit code 2, never a traceback."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except DenseVisError as error:
+        print(f"densevis: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # unwritable output, missing input file...
+        print(f"densevis: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("densevis: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

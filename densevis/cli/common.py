@@ -1,0 +1,47 @@
+"""Options shared by every subcommand: which model, and where."""
+
+from __future__ import annotations
+
+import argparse
+
+from densevis.config import DenseNetConfig, get_config, parse_blocks, parse_bytes, parse_input_size
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """--model and the custom-config overrides, --device and --max-memory."""
+    group = parser.add_argument_group("model")
+    group.add_argument("--model", default="densenet121",
+                       help="preset: densenet121/169/201/161/264, densenet-bc-100")
+    group.add_argument("--growth-rate", "-k", type=int, help="growth rate k")
+    group.add_argument("--blocks", help="layers per dense block, e.g. 6,12,24,16")
+    group.add_argument("--init-features", type=int, help="channels out of the stem")
+    group.add_argument("--bn-size", type=int, help="bottleneck width factor (0 = none)")
+    group.add_argument("--compression", type=float, help="transition compression theta in (0, 1]")
+    group.add_argument("--drop-rate", type=float, help="dropout after each dense layer")
+    group.add_argument("--input-size", help="224 or HxW, e.g. 224x192")
+    group.add_argument("--num-classes", type=int, help="classifier outputs")
+    group.add_argument("--stem", choices=("imagenet", "cifar"), help="stem type")
+    group.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    group.add_argument("--max-memory",
+                       help="refuse configs needing more than this (e.g. 8G); "
+                            "default: half the free memory")
+
+
+def config_from_args(args: argparse.Namespace) -> DenseNetConfig:
+    """The config the model options describe (validated)."""
+    return get_config(
+        args.model,
+        growth_rate=args.growth_rate,
+        block_config=parse_blocks(args.blocks) if args.blocks is not None else None,
+        num_init_features=args.init_features,
+        bn_size=args.bn_size,
+        compression=args.compression,
+        drop_rate=args.drop_rate,
+        input_size=parse_input_size(args.input_size) if args.input_size is not None else None,
+        num_classes=args.num_classes,
+        stem=args.stem,
+    )
+
+
+def max_memory_from_args(args: argparse.Namespace) -> int | None:
+    return parse_bytes(args.max_memory) if args.max_memory else None

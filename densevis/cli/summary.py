@@ -1,0 +1,99 @@
+"""`densevis summary`: the traced network as a terminal table, JSON, CSV or Markdown."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from densevis.cli.common import add_model_options, config_from_args, max_memory_from_args
+from densevis.records import Trace
+from densevis.units import format_bytes, format_count, format_si
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("summary", help="trace a model and print its layers")
+    add_model_options(parser)
+    parser.add_argument("--checkpoint", help="trace a model loaded from this state_dict file")
+    parser.add_argument("--format", choices=("table", "json", "csv", "markdown"), default="table")
+    parser.add_argument("-o", "--output", help="write to this file instead of stdout")
+    parser.set_defaults(func=run)
+
+
+def load_trace(args: argparse.Namespace) -> Trace:
+    """Trace the model the options describe, or the one in --checkpoint."""
+    from densevis.tracer import trace
+
+    if getattr(args, "checkpoint", None):
+        from densevis.weights import load_checkpoint
+
+        model = load_checkpoint(args.checkpoint, device=args.device).model
+        return trace(model, max_memory=max_memory_from_args(args))
+    config = config_from_args(args)
+    return trace(config, device=args.device, max_memory=max_memory_from_args(args))
+
+
+def run(args: argparse.Namespace) -> int:
+    result = load_trace(args)
+    if args.format == "table":
+        if args.output:
+            from rich.console import Console
+
+            with open(args.output, "w", encoding="utf-8") as handle:
+                print_table(result, Console(file=handle, width=140))
+        else:
+            print_table(result)
+        return 0
+    if args.format == "json":
+        text = result.to_json() + "\n"
+    else:
+        from densevis.render.tables import layer_table, table_text
+
+        text = table_text(layer_table(result), args.format)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def print_table(result: Trace, console: object | None = None) -> None:
+    """Headline numbers, the per-block table and the per-layer table, aligned for a terminal."""
+    from rich.console import Console
+    from rich.table import Table
+
+    out = console if isinstance(console, Console) else Console()
+    totals, counts = result.totals, result.counts()
+    convs = ", ".join(f"{n} {kernel}" for kernel, n in counts["conv"].items())
+    out.print(f"[bold]{result.model}[/bold] on {result.device}, input "
+              f"{result.config.in_channels}x{result.config.input_size[0]}x"
+              f"{result.config.input_size[1]}, batch {result.batch_size}")
+    out.print(f"parameters {format_count(totals.params)} | MACs {format_si(totals.macs)} "
+              f"(conv + linear) | FLOPs {format_si(totals.flops)} (flop_counter: 2 per MAC) | "
+              f"activations {format_bytes(totals.activation_bytes)} | depth {totals.depth}")
+    out.print(f"convolutions: {convs}; avg pools {counts['avgpool']}, max pools "
+              f"{counts['maxpool']}, linear {counts['linear']}, concatenations {counts['concat']}")
+    blocks = Table(title="Dense blocks", title_justify="left")
+    for column in ("block", "L", "k0", "k", "links", "channels", "size"):
+        blocks.add_column(column, justify="right")
+    for block in result.blocks:
+        blocks.add_row(str(block.index), str(block.layers), str(block.k0),
+                       str(block.growth_rate), str(block.links),
+                       f"{block.in_channels} -> {block.out_channels}",
+                       f"{block.height}x{block.width}")
+    out.print(blocks)
+    layers = Table(title="Layers", title_justify="left")
+    for column, justify in (("#", "right"), ("layer", "left"), ("kind", "left"),
+                            ("in", "right"), ("out", "right"), ("kernel", "right"),
+                            ("output", "right"), ("params", "right"), ("MACs", "right"),
+                            ("activations", "right")):
+        layers.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for layer in result.layers:
+        kernel = f"{layer.kernel[0]}x{layer.kernel[1]}/{layer.stride[0]}" if layer.kernel and \
+            layer.stride else ""
+        layers.add_row(str(layer.index), layer.short_name, layer.kind, str(layer.in_channels),
+                       str(layer.out_channels), kernel,
+                       "x".join(str(v) for v in layer.output_shape[1:]),
+                       format_count(layer.params), format_count(layer.macs),
+                       format_bytes(layer.activation_bytes))
+    out.print(layers)

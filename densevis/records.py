@@ -1,0 +1,294 @@
+"""Plain, immutable records of a traced DenseNet: what everything after the tracer reads.
+
+No torch objects live here (this module never imports torch): only ints, strings and tuples,
+so records can be cached, pickled, compared, turned into JSON and drawn without a model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from densevis.config import DenseNetConfig
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+LAYER_KINDS = ("conv", "batchnorm", "relu", "maxpool", "avgpool", "linear", "concat", "dropout")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One leaf operation of the network, in execution order."""
+
+    index: int  # execution order, from 0
+    name: str  # module path, torchvision's names: features.denseblock1.denselayer1.conv1
+    kind: str  # one of LAYER_KINDS
+    stage: str  # "stem", "block1", "transition1", ..., "head"
+    block: int | None  # dense block number (1-based) for ops inside a block, else None
+    position: int | None  # dense layer l (1-based) inside its block; None for the block output
+    in_channels: int
+    out_channels: int
+    kernel: tuple[int, int] | None  # conv and pool kernels
+    stride: tuple[int, int] | None
+    padding: tuple[int, int] | None
+    input_shape: tuple[int, ...]  # N, C, H, W of the (concatenated) input
+    output_shape: tuple[int, ...]
+    params: int
+    macs: int  # conv + linear multiply-accumulates (see metrics.py)
+    flops: int  # FlopCounterMode's convention: 2 * MACs
+    activation_bytes: int  # bytes of the new tensor this op allocates (0 for in-place ReLU)
+    sources: tuple[int, ...] = ()  # concat only: the block sources it joins (0 = block input)
+
+    @property
+    def short_name(self) -> str:
+        """The name without the 'features.' prefix."""
+        return self.name.removeprefix("features.")
+
+
+@dataclass(frozen=True)
+class Link:
+    """A dense link: the output of source s (0 = block input x0) is read by layer target."""
+
+    block: int
+    source: int
+    target: int
+
+
+@dataclass(frozen=True)
+class Block:
+    """One dense block as traced."""
+
+    index: int  # 1-based
+    layers: int  # L
+    k0: int  # channels of the block input
+    growth_rate: int  # k: channels each layer adds (measured from the layers' outputs)
+    links: int  # links into the block's layers: L(L+1)/2
+    output_links: int  # sources joined by the block-output concatenation: L + 1
+    in_channels: int
+    out_channels: int
+    height: int
+    width: int
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A group of layers as in the paper's Table 1: stem, block i, transition i, head."""
+
+    name: str  # "stem", "block1", "transition1", "head"
+    title: str  # "Convolution + pooling", "Dense block 1", ...
+    kind: str  # "stem", "block", "transition", "head"
+    layers: int  # dense layers in a block; ops elsewhere
+    in_channels: int
+    out_channels: int
+    output_shape: tuple[int, ...]
+    params: int
+    macs: int
+    flops: int
+    activation_bytes: int
+
+
+@dataclass(frozen=True)
+class DenseLayerSummary:
+    """One dense layer H_l (concat + BN-ReLU-conv ops) summed into a single row."""
+
+    block: int
+    position: int
+    name: str  # features.denseblockB.denselayerL
+    in_channels: int  # k0 + k(l-1)
+    bottleneck_channels: int  # bn_size * k (0 without a bottleneck)
+    out_channels: int  # k
+    params: int
+    macs: int
+    flops: int
+    activation_bytes: int
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: int
+    macs: int
+    flops: int
+    activation_bytes: int
+    depth: int  # weighted layers: convolutions + linear (121 for densenet121)
+
+
+@dataclass(frozen=True)
+class Trace:
+    """The whole traced network."""
+
+    model: str
+    config: DenseNetConfig
+    device: str
+    batch_size: int
+    dtype: str
+    totals: Totals
+    blocks: tuple[Block, ...]
+    layers: tuple[Layer, ...]
+    links: tuple[Link, ...]  # links into dense layers only
+    output_links: tuple[Link, ...]  # block output concatenation: target = L + 1
+
+    # ------------------------------------------------------------------ derived views
+
+    def counts(self) -> dict[str, Any]:
+        """Layer kinds counted from the trace; convolutions split by kernel ("7x7", ...)."""
+        kinds = Counter(layer.kind for layer in self.layers)
+        conv = Counter(
+            f"{layer.kernel[0]}x{layer.kernel[1]}"
+            for layer in self.layers
+            if layer.kind == "conv" and layer.kernel
+        )
+        return {
+            "conv": dict(sorted(conv.items(), key=lambda item: -int(item[0].split("x")[0]))),
+            "avgpool": kinds["avgpool"],
+            "maxpool": kinds["maxpool"],
+            "linear": kinds["linear"],
+            "batchnorm": kinds["batchnorm"],
+            "relu": kinds["relu"],
+            "concat": kinds["concat"],
+        }
+
+    def layer(self, name: str) -> Layer:
+        """A layer by module path (with or without the 'features.' prefix)."""
+        for layer in self.layers:
+            if name in (layer.name, layer.short_name):
+                return layer
+        raise KeyError(name)
+
+    def block(self, index: int) -> Block:
+        return self.blocks[index - 1]
+
+    def block_links(self, index: int) -> tuple[Link, ...]:
+        return tuple(link for link in self.links if link.block == index)
+
+    def stages(self) -> tuple[Stage, ...]:
+        """Layers grouped into the stages of the paper's Table 1, in order."""
+        groups: dict[str, list[Layer]] = {}
+        for layer in self.layers:
+            groups.setdefault(layer.stage, []).append(layer)
+        stages = []
+        for name, members in groups.items():
+            kind = name.rstrip("0123456789")
+            number = name[len(kind):]
+            if kind == "block":
+                layers = self.block(int(number)).layers
+                title = f"Dense block {number}"
+            else:
+                layers = len(members)
+                title = {"stem": "Stem", "transition": f"Transition {number}",
+                         "head": "Classification"}[kind]
+            stages.append(
+                Stage(
+                    name=name,
+                    title=title,
+                    kind=kind,
+                    layers=layers,
+                    in_channels=members[0].in_channels,
+                    out_channels=members[-1].out_channels,
+                    output_shape=members[-1].output_shape,
+                    params=sum(m.params for m in members),
+                    macs=sum(m.macs for m in members),
+                    flops=sum(m.flops for m in members),
+                    activation_bytes=sum(m.activation_bytes for m in members),
+                )
+            )
+        return tuple(stages)
+
+    def dense_layers(self, block: int | None = None) -> tuple[DenseLayerSummary, ...]:
+        """Every dense layer H_l as one row (optionally of one block)."""
+        groups: dict[tuple[int, int], list[Layer]] = {}
+        for layer in self.layers:
+            if layer.position is not None and layer.block is not None:
+                if block is None or layer.block == block:
+                    groups.setdefault((layer.block, layer.position), []).append(layer)
+        rows = []
+        for (block_index, position), members in groups.items():
+            convs = [m for m in members if m.kind == "conv"]
+            bottleneck = convs[0].out_channels if len(convs) > 1 else 0
+            rows.append(
+                DenseLayerSummary(
+                    block=block_index,
+                    position=position,
+                    name=members[0].name.rsplit(".", 1)[0],
+                    in_channels=members[0].in_channels,
+                    bottleneck_channels=bottleneck,
+                    out_channels=convs[-1].out_channels,
+                    params=sum(m.params for m in members),
+                    macs=sum(m.macs for m in members),
+                    flops=sum(m.flops for m in members),
+                    activation_bytes=sum(m.activation_bytes for m in members),
+                )
+            )
+        return tuple(rows)
+
+    # ------------------------------------------------------------------ serialisation
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``densevis summary --format json``."""
+        return {
+            "model": self.model,
+            "config": self.config.to_dict(),
+            "device": self.device,
+            "batch_size": self.batch_size,
+            "dtype": self.dtype,
+            "totals": asdict(self.totals),
+            "counts": self.counts(),
+            "blocks": [asdict(block) for block in self.blocks],
+            "layers": [_layer_dict(layer) for layer in self.layers],
+            "links": [asdict(link) for link in self.links],
+            "output_links": [asdict(link) for link in self.output_links],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Trace:
+        """Inverse of to_dict (for cached or saved traces)."""
+        return cls(
+            model=data["model"],
+            config=DenseNetConfig.from_dict(data["config"]),
+            device=data["device"],
+            batch_size=data["batch_size"],
+            dtype=data["dtype"],
+            totals=Totals(**data["totals"]),
+            blocks=tuple(Block(**block) for block in data["blocks"]),
+            layers=tuple(_layer_from_dict(layer) for layer in data["layers"]),
+            links=tuple(Link(**link) for link in data["links"]),
+            output_links=tuple(Link(**link) for link in data["output_links"]),
+        )
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """The per-layer table (one row per op) as a pandas DataFrame."""
+        import pandas as pd
+
+        rows = []
+        for layer in self.layers:
+            row = _layer_dict(layer)
+            row.pop("sources")
+            for key in ("kernel", "stride", "padding"):
+                value = row[key]
+                row[key] = f"{value[0]}x{value[1]}" if value else ""
+            row["input_shape"] = "x".join(str(v) for v in layer.input_shape)
+            row["output_shape"] = "x".join(str(v) for v in layer.output_shape)
+            rows.append(row)
+        frame = pd.DataFrame(rows)
+        return frame.astype({"block": "Int64", "position": "Int64"})
+
+
+def _layer_dict(layer: Layer) -> dict[str, Any]:
+    data = asdict(layer)
+    for key in ("kernel", "stride", "padding", "input_shape", "output_shape", "sources"):
+        if data[key] is not None:
+            data[key] = list(data[key])
+    return data
+
+
+def _layer_from_dict(data: dict[str, Any]) -> Layer:
+    values = dict(data)
+    for key in ("kernel", "stride", "padding", "input_shape", "output_shape", "sources"):
+        if values.get(key) is not None:
+            values[key] = tuple(values[key])
+    return Layer(**values)

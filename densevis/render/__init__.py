@@ -1,0 +1,1 @@
+"""Records -> tables, diagrams, charts and files. Never imports torch or streamlit."""

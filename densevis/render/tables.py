@@ -1,0 +1,87 @@
+"""Records -> pandas tables, and tables -> CSV / Markdown / LaTeX text."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from densevis.errors import DenseVisError
+from densevis.records import Trace
+
+TABLE_FORMATS = ("csv", "markdown", "latex")
+
+LAYER_COLUMNS = {
+    "index": "#",
+    "short_name": "layer",
+    "kind": "kind",
+    "block": "block",
+    "position": "dense layer",
+    "in_channels": "in ch",
+    "out_channels": "out ch",
+    "kernel": "kernel",
+    "stride": "stride",
+    "output_shape": "output shape",
+    "params": "params",
+    "macs": "MACs",
+    "flops": "FLOPs",
+    "activation_bytes": "activation bytes",
+}
+
+
+def layer_table(trace: Trace, latency_ms: dict[str, float] | None = None) -> pd.DataFrame:
+    """One row per op with readable column names; a latency column when measured."""
+    frame = trace.to_dataframe()
+    frame["short_name"] = [layer.short_name for layer in trace.layers]
+    frame = frame[list(LAYER_COLUMNS)].rename(columns=LAYER_COLUMNS)
+    if latency_ms is not None:
+        frame["latency (ms)"] = [latency_ms.get(layer.name) for layer in trace.layers]
+    return frame
+
+
+def stage_table(trace: Trace) -> pd.DataFrame:
+    """The paper's Table 1 from the trace: stage, output size, layers, channels in -> out."""
+    rows = []
+    for stage in trace.stages():
+        shape = stage.output_shape
+        rows.append(
+            {
+                "stage": stage.title,
+                "output size": f"{shape[2]}x{shape[3]}" if len(shape) == 4 else f"{shape[1]}",
+                "layers": stage.layers,
+                "channels in": stage.in_channels,
+                "channels out": stage.out_channels,
+                "params": stage.params,
+                "MACs": stage.macs,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def block_table(trace: Trace) -> pd.DataFrame:
+    """One row per dense block: L, k0, k, links, channels, spatial size."""
+    return pd.DataFrame(
+        [
+            {
+                "block": block.index,
+                "layers (L)": block.layers,
+                "k0": block.k0,
+                "k": block.growth_rate,
+                "links L(L+1)/2": block.links,
+                "channels in": block.in_channels,
+                "channels out": block.out_channels,
+                "size": f"{block.height}x{block.width}",
+            }
+            for block in trace.blocks
+        ]
+    )
+
+
+def table_text(frame: pd.DataFrame, fmt: str) -> str:
+    """A table as CSV, GitHub Markdown or a LaTeX tabular (missing values left blank)."""
+    frame = frame.astype(object).where(frame.notna(), "")
+    if fmt == "csv":
+        return frame.to_csv(index=False)
+    if fmt == "markdown":
+        return frame.to_markdown(index=False) + "\n"
+    if fmt == "latex":
+        return frame.to_latex(index=False, escape=True)
+    raise DenseVisError(f"unknown table format {fmt!r}; use one of {', '.join(TABLE_FORMATS)}")

@@ -1,0 +1,353 @@
+"""The one bridge from torch to records: run the real module once, with hooks, and write down
+what every leaf op received and produced, and which op produced each of its inputs.
+
+Nothing here is typed in from the paper: the layer kinds, channels, links, parameters and the
+data flow all come from the module's own forward pass, so they hold for any config and any
+checkpoint.
+
+Speed: the forward pass runs on a *probe* input, the smallest image that survives every
+downsampling stage (32x32 for densenet121), so no time is spent convolving a 224x224 image.
+Full-size shapes are then propagated along the recorded data flow with each module's own
+kernel, stride, padding and dilation. ``tests/test_tracer.py`` checks the result against hooks
+on a full-size forward pass and the FLOPs against ``torch.utils.flop_counter``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from densevis.config import DenseNetConfig, check_memory, get_config, minimum_input_size
+from densevis.devices import resolve_device
+from densevis.errors import DenseVisError
+from densevis.metrics import conv_macs, flops_from_macs, linear_macs, tensor_bytes
+from densevis.model import Concat, DenseNet, _DenseBlock, _DenseLayer, _Transition
+from densevis.records import Block, Layer, Link, Totals, Trace
+
+_KINDS: tuple[tuple[type[nn.Module], str], ...] = (
+    (nn.Conv2d, "conv"),
+    (nn.BatchNorm2d, "batchnorm"),
+    (nn.ReLU, "relu"),
+    (nn.MaxPool2d, "maxpool"),
+    (nn.AvgPool2d, "avgpool"),
+    (nn.AdaptiveAvgPool2d, "avgpool"),
+    (nn.Linear, "linear"),
+    (Concat, "concat"),
+    (nn.Dropout, "dropout"),
+)
+_INPUT = -1  # producer index of the network input
+
+
+def _kind(module: nn.Module) -> str | None:
+    for cls, kind in _KINDS:
+        if isinstance(module, cls):
+            return kind
+    return None
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def _window_out(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
+    """Output length of a convolution or pooling window (floor mode), as torch computes it."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+@dataclass
+class _Event:
+    """What one leaf op saw during the probe pass."""
+
+    module: nn.Module
+    kind: str
+    name: str
+    stage: str
+    block: int | None
+    position: int | None
+    producers: list[int]  # event index of each input (_INPUT for the image)
+    in_channels: int
+    out_channels: int
+    out_rank: int
+    element_size: int
+    sources: tuple[int, ...]
+
+
+class _Recorder:
+    """Forward hooks that collect the ops, their inputs' producers and the dense links."""
+
+    def __init__(self, model: DenseNet) -> None:
+        self.model = model
+        self.events: list[_Event] = []
+        self.links: list[Link] = []
+        self.output_links: list[Link] = []
+        self.block_layers: dict[int, list[int]] = {}  # block -> out channels of each layer
+        self.block_input_event: dict[int, int] = {}  # block -> event that produced x0
+        self.producer: dict[int, int] = {}  # id(tensor) -> event index
+        self.source: dict[int, int] = {}  # id(tensor) -> dense source index in its block
+        self.alive: list[torch.Tensor] = []  # keeps ids unique for the whole pass
+        self.places: dict[nn.Module, tuple[str, str, int | None, int | None]] = {}
+        self.handles: list[Any] = []
+        self._locate()
+
+    def _locate(self) -> None:
+        """Name, stage, block and dense-layer position of every module."""
+        stage, block, position = "stem", None, None
+        for name, module in self.model.named_modules():
+            if isinstance(module, _DenseBlock):
+                block = int(name.rsplit("denseblock", 1)[1])
+                stage, position = f"block{block}", None
+            elif isinstance(module, _DenseLayer):
+                position = int(name.rsplit("denselayer", 1)[1])
+            elif isinstance(module, _Transition):
+                stage = "transition" + name.rsplit("transition", 1)[1]
+                block, position = None, None
+            elif name in ("features.norm5", "relu", "avgpool", "classifier"):
+                stage, block, position = "head", None, None
+            elif block is not None and name == f"features.denseblock{block}.concat":
+                position = None
+            self.places[module] = (name, stage, block, position)
+
+    def attach(self, image: torch.Tensor) -> None:
+        self.producer[id(image)] = _INPUT
+        self.alive.append(image)
+        for module in self.places:
+            if isinstance(module, _DenseBlock):
+                self.handles.append(module.register_forward_pre_hook(self._on_block_input))
+            elif isinstance(module, _DenseLayer):
+                self.handles.append(module.register_forward_hook(self._on_dense_layer))
+            elif _kind(module) is not None:
+                self.handles.append(module.register_forward_hook(self._on_leaf))
+
+    def detach(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self.alive.clear()
+
+    def _on_block_input(self, module: nn.Module, inputs: tuple[torch.Tensor]) -> None:
+        block = self.places[module][2]
+        assert block is not None
+        self.block_layers[block] = []
+        self.block_input_event[block] = self.producer[id(inputs[0])]
+        self.source[id(inputs[0])] = 0
+
+    def _on_dense_layer(self, module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
+        _, _, block, position = self.places[module]
+        assert block is not None and position is not None
+        self.source[id(output)] = position
+        self.block_layers[block].append(int(output.shape[1]))
+
+    def _on_leaf(self, module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
+        name, stage, block, position = self.places[module]
+        kind = _kind(module)
+        assert kind is not None
+        tensors = list(inputs[0]) if kind == "concat" else [inputs[0]]
+        sources: tuple[int, ...] = ()
+        if kind == "concat":
+            assert block is not None
+            sources = tuple(self.source[id(t)] for t in tensors)
+            target = position if position is not None else len(tensors)
+            found = [Link(block, source, target) for source in sources]
+            (self.links if position is not None else self.output_links).extend(found)
+        self.events.append(
+            _Event(
+                module=module,
+                kind=kind,
+                name=name,
+                stage=stage,
+                block=block,
+                position=position,
+                producers=[self.producer.get(id(t), _INPUT) for t in tensors],
+                in_channels=sum(int(t.shape[1]) for t in tensors),
+                out_channels=int(output.shape[1]),
+                out_rank=output.dim(),
+                element_size=output.element_size(),
+                sources=sources,
+            )
+        )
+        self.producer[id(output)] = len(self.events) - 1
+        self.alive.append(output)
+
+
+def _propagate(
+    events: list[_Event], batch: int, height: int, width: int
+) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Full-size (input_shape, output_shape) of every event, following the recorded data flow."""
+    spatial: list[tuple[int, int]] = []
+    shapes = []
+    for event in events:
+        first = event.producers[0]
+        h, w = (height, width) if first == _INPUT else spatial[first]
+        module = event.module
+        if event.kind in ("conv", "maxpool", "avgpool") and not isinstance(
+            module, nn.AdaptiveAvgPool2d
+        ):
+            if getattr(module, "ceil_mode", False):
+                raise DenseVisError(f"{event.name}: ceil_mode pooling is not supported")
+            kernel, stride = _pair(module.kernel_size), _pair(module.stride or module.kernel_size)
+            padding, dilation = _pair(module.padding), _pair(getattr(module, "dilation", 1))
+            out_hw = (
+                _window_out(h, kernel[0], stride[0], padding[0], dilation[0]),
+                _window_out(w, kernel[1], stride[1], padding[1], dilation[1]),
+            )
+        elif isinstance(module, nn.AdaptiveAvgPool2d):
+            out_hw = _pair(module.output_size)
+        else:
+            out_hw = (h, w)
+        spatial.append(out_hw)
+        if event.kind == "linear":
+            in_shape: tuple[int, ...] = (batch, event.in_channels)
+            out_shape: tuple[int, ...] = (batch, event.out_channels)
+        else:
+            in_shape = (batch, event.in_channels, h, w)
+            out_shape = (batch, event.out_channels, *out_hw)
+        shapes.append((in_shape, out_shape))
+    return shapes
+
+
+def _layer(index: int, event: _Event, in_shape: tuple[int, ...], out_shape: tuple[int, ...]
+           ) -> Layer:
+    module = event.module
+    kernel = stride = padding = None
+    macs = 0
+    if event.kind == "conv":
+        kernel, stride = _pair(module.kernel_size), _pair(module.stride)
+        padding = _pair(module.padding)
+        macs = conv_macs(out_shape, event.in_channels, kernel, module.groups)
+    elif event.kind == "linear":
+        macs = linear_macs(out_shape, module.in_features)
+    elif isinstance(module, nn.AdaptiveAvgPool2d):
+        kernel = (in_shape[2], in_shape[3])
+        stride, padding = kernel, (0, 0)
+    elif event.kind in ("maxpool", "avgpool"):
+        kernel, stride = _pair(module.kernel_size), _pair(module.stride or module.kernel_size)
+        padding = _pair(module.padding)
+    in_place = event.kind == "relu" and getattr(module, "inplace", False)
+    return Layer(
+        index=index,
+        name=event.name,
+        kind=event.kind,
+        stage=event.stage,
+        block=event.block,
+        position=event.position,
+        in_channels=event.in_channels,
+        out_channels=event.out_channels,
+        kernel=kernel,
+        stride=stride,
+        padding=padding,
+        input_shape=in_shape,
+        output_shape=out_shape,
+        params=sum(p.numel() for p in module.parameters(recurse=False)),
+        macs=macs,
+        flops=flops_from_macs(macs),
+        activation_bytes=0 if in_place else tensor_bytes(out_shape, event.element_size),
+        sources=event.sources,
+    )
+
+
+def _blocks(recorder: _Recorder, layers: tuple[Layer, ...]) -> tuple[Block, ...]:
+    result = []
+    for block, widths in sorted(recorder.block_layers.items()):
+        producer = recorder.block_input_event[block]
+        x0 = layers[producer].output_shape
+        output = next(
+            layer for layer in layers
+            if layer.block == block and layer.kind == "concat" and layer.position is None
+        )
+        result.append(
+            Block(
+                index=block,
+                layers=len(widths),
+                k0=x0[1],
+                growth_rate=widths[0],
+                links=sum(1 for link in recorder.links if link.block == block),
+                output_links=sum(1 for link in recorder.output_links if link.block == block),
+                in_channels=x0[1],
+                out_channels=output.out_channels,
+                height=x0[2],
+                width=x0[3],
+            )
+        )
+    return tuple(result)
+
+
+def _probe(model: DenseNet, config: DenseNetConfig) -> _Recorder:
+    """Run the module's own forward on the smallest surviving input, with hooks attached."""
+    parameter = next(model.parameters())
+    side = minimum_input_size(config)
+    image = torch.zeros(1, config.in_channels, side, side, device=parameter.device,
+                        dtype=parameter.dtype)
+    recorder = _Recorder(model)
+    was_training = model.training
+    recorder.attach(image)
+    try:
+        model.eval()
+        with torch.inference_mode():
+            model(image)
+    finally:
+        recorder.detach()
+        model.train(was_training)
+    return recorder
+
+
+def trace(
+    target: str | DenseNetConfig | nn.Module = "densenet121",
+    input_size: int | tuple[int, int] | None = None,
+    device: str | torch.device | None = "auto",
+    batch_size: int = 1,
+    max_memory: int | None = None,
+) -> Trace:
+    """Run a DenseNet once and return its records.
+
+    ``target`` is a preset name, a DenseNetConfig, or a built densevis ``DenseNet`` (for example
+    one with loaded weights; it is traced where it lives and ``device`` is ignored).
+    ``input_size`` overrides the config's (H, W); an int means a square input.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+        raise DenseVisError(f"batch size must be a positive integer, got {batch_size!r}")
+    size = (input_size, input_size) if isinstance(input_size, int) else input_size
+    if isinstance(target, nn.Module):
+        if not isinstance(target, DenseNet):
+            raise DenseVisError(
+                f"can only trace a densevis DenseNet, got {type(target).__name__}; "
+                "build one with densevis.build_model or load weights with densevis.weights"
+            )
+        model = target
+        config = model.config if size is None else model.config.replace(input_size=tuple(size))
+        check_memory(config, max_memory, batch_size)
+        placed = next(model.parameters()).device
+    else:
+        config = get_config(target)
+        if size is not None:
+            config = config.replace(input_size=tuple(size))
+        check_memory(config, max_memory, batch_size)
+        placed = resolve_device(device)
+        with torch.device(placed):  # weights are never read by the probe: skip initialising
+            model = DenseNet(config, init_weights=False)
+    recorder = _probe(model, config)
+    shapes = _propagate(recorder.events, batch_size, *config.input_size)
+    layers = tuple(
+        _layer(index, event, *shape)
+        for index, (event, shape) in enumerate(zip(recorder.events, shapes, strict=True))
+    )
+    totals = Totals(
+        params=sum(p.numel() for p in model.parameters()),
+        macs=sum(layer.macs for layer in layers),
+        flops=sum(layer.flops for layer in layers),
+        activation_bytes=sum(layer.activation_bytes for layer in layers),
+        depth=sum(1 for layer in layers if layer.kind in ("conv", "linear")),
+    )
+    return Trace(
+        model=config.label,
+        config=config,
+        device=str(placed),
+        batch_size=batch_size,
+        dtype=str(next(model.parameters()).dtype).removeprefix("torch."),
+        totals=totals,
+        blocks=_blocks(recorder, layers),
+        layers=layers,
+        links=tuple(recorder.links),
+        output_links=tuple(recorder.output_links),
+    )
