@@ -134,7 +134,8 @@ def stage_channels(config: DenseNetConfig) -> list[tuple[int, int]]:
     for index, layers in enumerate(config.block_config):
         out = channels + layers * config.growth_rate
         result.append((channels, out))
-        channels = out if index == len(config.block_config) - 1 else transition_channels(config, out)
+        last = index == len(config.block_config) - 1
+        channels = out if last else transition_channels(config, out)
     return result
 
 
@@ -354,7 +355,9 @@ def get_config(name_or_config: str | DenseNetConfig, **overrides: Any) -> DenseN
         config = name_or_config
     else:
         key = str(name_or_config).strip().lower().replace("_", "-")
-        key = {"densenet-bc100": "densenet-bc-100", "densenetbc100": "densenet-bc-100"}.get(key, key)
+        key = {"densenet-bc100": "densenet-bc-100", "densenetbc100": "densenet-bc-100"}.get(
+            key, key
+        )
         if key not in PRESETS:
             raise DenseVisError(
                 f"unknown model {name_or_config!r}; known models: {', '.join(PRESETS)}"

@@ -200,9 +200,9 @@ class Trace:
         """Every dense layer H_l as one row (optionally of one block)."""
         groups: dict[tuple[int, int], list[Layer]] = {}
         for layer in self.layers:
-            if layer.position is not None and layer.block is not None:
-                if block is None or layer.block == block:
-                    groups.setdefault((layer.block, layer.position), []).append(layer)
+            inside = layer.position is not None and layer.block is not None
+            if inside and (block is None or layer.block == block):
+                groups.setdefault((layer.block, layer.position), []).append(layer)
         rows = []
         for (block_index, position), members in groups.items():
             convs = [m for m in members if m.kind == "conv"]

@@ -59,10 +59,15 @@ def run(args: argparse.Namespace) -> int:
 
 def print_table(result: Trace, console: object | None = None) -> None:
     """Headline numbers, the per-block table and the per-layer table, aligned for a terminal."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    out = console if isinstance(console, Console) else Console()
+    if not isinstance(console, Console):
+        console = Console()
+        if not console.is_terminal:  # piped or redirected: don't squeeze into 80 columns
+            console = Console(width=150)
+    out = console
     totals, counts = result.totals, result.counts()
     convs = ", ".join(f"{n} {kernel}" for kernel, n in counts["conv"].items())
     out.print(f"[bold]{result.model}[/bold] on {result.device}, input "
@@ -82,12 +87,12 @@ def print_table(result: Trace, console: object | None = None) -> None:
                        f"{block.in_channels} -> {block.out_channels}",
                        f"{block.height}x{block.width}")
     out.print(blocks)
-    layers = Table(title="Layers", title_justify="left")
+    layers = Table(title="Layers", title_justify="left", box=box.SIMPLE_HEAD)
     for column, justify in (("#", "right"), ("layer", "left"), ("kind", "left"),
                             ("in", "right"), ("out", "right"), ("kernel", "right"),
                             ("output", "right"), ("params", "right"), ("MACs", "right"),
                             ("activations", "right")):
-        layers.add_column(column, justify=justify)  # type: ignore[arg-type]
+        layers.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for layer in result.layers:
         kernel = f"{layer.kernel[0]}x{layer.kernel[1]}/{layer.stride[0]}" if layer.kernel and \
             layer.stride else ""
