@@ -1,0 +1,510 @@
+"""Measured latency: per-layer times from forward hooks, throughput, device peak, roofline.
+
+Method (``profile_latency``): the model runs in ``eval()`` under ``torch.inference_mode()``;
+``warmup`` hooked passes are run and thrown away; then ``repeats`` rounds, each one hooked pass
+followed by one plain pass (interleaved so that drift on a shared machine hits both alike).
+
+* Every leaf op of the trace (convolutions, BN, ReLU, pools, the linear layer and the explicit
+  ``Concat`` modules) gets a forward pre-hook and a forward hook. On CPU each hook stores one
+  ``time.perf_counter_ns()`` into a preallocated slot; on CUDA each hook records a
+  preallocated ``torch.cuda.Event`` on the current stream, and the pass ends with one
+  ``torch.cuda.synchronize`` (none inside hooks). On MPS the hooks synchronize and read the
+  clock (MPS has no stream-ordered timing here), which adds overhead there.
+* A layer's time in a pass is its post-hook stamp minus its pre-hook stamp; its median and
+  quartiles are taken over the ``repeats`` passes.
+* The end-to-end time is measured around the hooked call (``hooked_total_ms``) and, without
+  any hooks, around the plain call (``plain_total_ms``); their ratio is the hook overhead.
+* ``unattributed_ms = hooked_total_ms - sum(layer medians)``, so the per-layer rows plus the
+  unattributed row add up to the hooked end-to-end median exactly (see ``densevis.timing``).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from math import prod
+from typing import Any
+
+import torch
+from torch import nn
+
+from densevis.config import DenseNetConfig, check_memory, estimate_memory, get_config
+from densevis.devices import resolve_device
+from densevis.errors import DenseVisError
+from densevis.metrics import arithmetic_intensity
+from densevis.model import DenseNet
+from densevis.records import Trace
+from densevis.timing import (
+    DevicePeak,
+    LayerTiming,
+    Profile,
+    RooflinePoint,
+    ThroughputPoint,
+)
+
+Progress = Callable[[int, int], None]  # (passes done, passes in all)
+Target = str | DenseNetConfig | nn.Module
+
+_PEAKS: dict[str, DevicePeak] = {}  # measure_peak's cache: one measurement per device
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _check_count(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        need = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise DenseVisError(f"{name} must be {need}, got {value!r}")
+    return value
+
+
+def memory_cap(device: torch.device, max_memory: int | None = None) -> int:
+    """Bytes a run may use: ``max_memory``, else half the free memory of the device (host RAM
+    for CPU and MPS, ``torch.cuda.mem_get_info`` for CUDA)."""
+    if max_memory is not None:
+        return max_memory
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return free // 2
+    from densevis.config import default_memory_cap
+
+    return default_memory_cap()
+
+
+def _check_fits(config: DenseNetConfig, device: torch.device, max_memory: int | None,
+                batch_size: int) -> None:
+    check_memory(config, memory_cap(device, max_memory), batch_size)
+
+
+def _model(target: Target, device: str | torch.device | None, max_memory: int | None,
+           batch_size: int) -> tuple[DenseNet, torch.device]:
+    """The module to time and where it lives; refuses batches that would not fit first."""
+    if isinstance(target, nn.Module):
+        if not isinstance(target, DenseNet):
+            raise DenseVisError(
+                f"can only profile a densevis DenseNet, got {type(target).__name__}"
+            )
+        placed = next(target.parameters()).device
+        _check_fits(target.config, placed, max_memory, batch_size)
+        return target, placed
+    placed = resolve_device(device)
+    config = get_config(target)
+    _check_fits(config, placed, max_memory, batch_size)
+    with torch.device(placed):
+        model = DenseNet(config)
+    return model.eval(), placed
+
+
+def _image(model: DenseNet, batch_size: int) -> torch.Tensor:
+    config = model.config
+    parameter = next(model.parameters())
+    generator = torch.Generator().manual_seed(0)
+    image = torch.randn(batch_size, config.in_channels, *config.input_size, generator=generator,
+                        dtype=parameter.dtype)
+    return image.to(parameter.device)
+
+
+@contextmanager
+def _measuring(model: nn.Module, threads: int | None) -> Iterator[None]:
+    """eval + inference_mode + a fixed thread count, all restored afterwards."""
+    was_training = model.training
+    old_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    model.eval()
+    try:
+        with torch.inference_mode():
+            yield
+    finally:
+        model.train(was_training)
+        if threads is not None:
+            torch.set_num_threads(old_threads)
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+# --------------------------------------------------------------------------- hooks
+
+
+class _Stamps:
+    """Pre/post forward hooks on the leaf ops, writing into preallocated slots."""
+
+    def __init__(self, modules: Sequence[nn.Module], device: torch.device) -> None:
+        self.modules = list(modules)
+        self.device = device
+        count = len(self.modules)
+        self.cuda = device.type == "cuda"
+        if self.cuda:
+            self.starts = [torch.cuda.Event(enable_timing=True) for _ in range(count)]
+            self.ends = [torch.cuda.Event(enable_timing=True) for _ in range(count)]
+        else:
+            self.slots = [0] * (2 * count)
+        self.handles: list[Any] = []
+
+    def attach(self) -> None:
+        for index, module in enumerate(self.modules):
+            pre, post = self._hooks(index)
+            self.handles.append(module.register_forward_pre_hook(pre))
+            self.handles.append(module.register_forward_hook(post))
+
+    def detach(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self.handles.clear()
+
+    def _hooks(self, index: int) -> tuple[Callable[..., None], Callable[..., None]]:
+        # Each hook is one call and one store: no lookups, no allocation, no synchronize.
+        if self.cuda:
+            start, end = self.starts[index], self.ends[index]
+
+            def pre_event(module: nn.Module, args: Any) -> None:
+                start.record()
+
+            def post_event(module: nn.Module, args: Any, output: Any) -> None:
+                end.record()
+
+            return pre_event, post_event
+        slots, first, second = self.slots, 2 * index, 2 * index + 1
+        clock = time.perf_counter_ns
+        if self.device.type == "mps":
+            sync = torch.mps.synchronize
+
+            def pre_mps(module: nn.Module, args: Any) -> None:
+                sync()
+                slots[first] = clock()
+
+            def post_mps(module: nn.Module, args: Any, output: Any) -> None:
+                sync()
+                slots[second] = clock()
+
+            return pre_mps, post_mps
+
+        def pre(module: nn.Module, args: Any) -> None:
+            slots[first] = clock()
+
+        def post(module: nn.Module, args: Any, output: Any) -> None:
+            slots[second] = clock()
+
+        return pre, post
+
+    def reset(self) -> None:
+        if not self.cuda:
+            self.slots[:] = [0] * len(self.slots)
+
+    def layer_ms(self) -> list[float]:
+        """Each op's time in the pass just finished (after the end-of-pass synchronize)."""
+        if self.cuda:
+            return [s.elapsed_time(e) for s, e in zip(self.starts, self.ends, strict=True)]
+        slots = self.slots
+        times = [(slots[2 * i + 1] - slots[2 * i]) / 1e6 for i in range(len(self.modules))]
+        if any(slots[2 * i] == 0 or slots[2 * i + 1] == 0 for i in range(len(self.modules))):
+            raise RuntimeError("a traced op did not run in the timed pass")
+        return times
+
+
+class _Timer:
+    """End-to-end time of one call: CUDA events on CUDA, perf_counter_ns elsewhere."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        if device.type == "cuda":
+            self.begin = torch.cuda.Event(enable_timing=True)
+            self.end = torch.cuda.Event(enable_timing=True)
+
+    def run(self, call: Callable[[], Any]) -> float:
+        """Milliseconds ``call`` took, ending with one synchronize."""
+        if self.device.type == "cuda":
+            self.begin.record()
+            call()
+            self.end.record()
+            torch.cuda.synchronize(self.device)
+            return float(self.begin.elapsed_time(self.end))
+        _synchronize(self.device)
+        start = time.perf_counter_ns()
+        call()
+        _synchronize(self.device)
+        return (time.perf_counter_ns() - start) / 1e6
+
+
+def _quartiles(values: Sequence[float]) -> tuple[float, float, float]:
+    """(q1, median, q3); a single value is its own quartiles."""
+    if len(values) == 1:
+        return values[0], values[0], values[0]
+    q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, median, q3
+
+
+@contextmanager
+def _on_device(device: torch.device) -> Iterator[None]:
+    """Make ``device`` the current CUDA device, so events record on its current stream."""
+    if device.type == "cuda":
+        with torch.cuda.device(device):
+            yield
+    else:
+        yield
+
+
+# --------------------------------------------------------------------------- latency
+
+
+def profile_latency(
+    target: Target = "densenet121",
+    device: str | torch.device | None = "auto",
+    batch_size: int = 1,
+    warmup: int = 3,
+    repeats: int = 10,
+    progress: Progress | None = None,
+    threads: int | None = None,
+    max_memory: int | None = None,
+) -> Profile:
+    """Per-layer median latency (with IQR), the unattributed rest and the hook overhead.
+
+    ``target`` is a preset name, a DenseNetConfig or a built densevis ``DenseNet`` (timed where
+    it lives; ``device`` is then ignored). ``threads`` fixes torch's intra-op thread count for
+    the run (default: leave it as is); the count used is reported. ``progress(done, total)`` is
+    called after every pass. Hooks are removed even when interrupted (Ctrl-C).
+    """
+    _check_count("batch size", batch_size, 1)
+    _check_count("warm-up runs", warmup, 0)
+    _check_count("repeats", repeats, 1)
+    if threads is not None:
+        _check_count("threads", threads, 1)
+    model, placed = _model(target, device, max_memory, batch_size)
+    from densevis.tracer import trace
+
+    records = trace(model, batch_size=batch_size, max_memory=memory_cap(placed, max_memory))
+    modules = dict(model.named_modules())
+    leaves = [modules[layer.name] for layer in records.layers]
+    image = _image(model, batch_size)
+    stamps = _Stamps(leaves, placed)
+    timer = _Timer(placed)
+    per_layer: list[list[float]] = [[] for _ in leaves]
+    hooked: list[float] = []
+    plain: list[float] = []
+    residual: list[float] = []
+    total_passes = warmup + repeats
+
+    def forward() -> None:
+        model(image)
+
+    with _measuring(model, threads), _on_device(placed):
+        used_threads = torch.get_num_threads()
+        try:
+            stamps.attach()
+            for done in range(1, warmup + 1):
+                stamps.reset()
+                timer.run(forward)
+                stamps.layer_ms()  # checks every op ran
+                if progress is not None:
+                    progress(done, total_passes)
+            for done in range(warmup + 1, total_passes + 1):
+                stamps.reset()
+                total = timer.run(forward)
+                times = stamps.layer_ms()
+                hooked.append(total)
+                residual.append(total - sum(times))
+                for bucket, value in zip(per_layer, times, strict=True):
+                    bucket.append(value)
+                stamps.detach()
+                plain.append(timer.run(forward))
+                stamps.attach()
+                if progress is not None:
+                    progress(done, total_passes)
+        finally:
+            stamps.detach()
+    timings = []
+    for layer, values in zip(records.layers, per_layer, strict=True):
+        q1, median, q3 = _quartiles(values)
+        timings.append(LayerTiming(name=layer.name, kind=layer.kind, block=layer.block,
+                                   median_ms=median, q1_ms=q1, q3_ms=q3))
+    hooked_total = statistics.median(hooked)
+    rest_q1, _, rest_q3 = _quartiles(residual)
+    return Profile(
+        model=records.model,
+        device=str(placed),
+        threads=used_threads,
+        batch_size=batch_size,
+        input_size=tuple(records.config.input_size),
+        warmup=warmup,
+        repeats=repeats,
+        layers=tuple(timings),
+        unattributed_ms=hooked_total - sum(t.median_ms for t in timings),
+        unattributed_q1_ms=rest_q1,
+        unattributed_q3_ms=rest_q3,
+        hooked_total_ms=hooked_total,
+        plain_total_ms=statistics.median(plain),
+        timer="cuda events" if placed.type == "cuda" else "perf_counter_ns",
+    )
+
+
+# --------------------------------------------------------------------------- throughput
+
+
+def default_batch_sizes(config: DenseNetConfig, cap: int, max_batch: int) -> list[int]:
+    """1, 2, 4, ... up to ``max_batch``, stopping before the memory estimate passes ``cap``."""
+    sizes = []
+    batch = 1
+    while batch <= max_batch and estimate_memory(config, batch).total_bytes <= cap:
+        sizes.append(batch)
+        batch *= 2
+    return sizes
+
+
+def measure_throughput(
+    target: Target = "densenet121",
+    device: str | torch.device | None = "auto",
+    batch_sizes: Sequence[int] | None = None,
+    max_memory: int | None = None,
+    progress: Progress | None = None,
+    warmup: int = 1,
+    repeats: int = 3,
+    max_batch: int | None = None,
+    threads: int | None = None,
+) -> list[ThroughputPoint]:
+    """Images per second against batch size (median over ``repeats`` plain forward passes).
+
+    Without ``batch_sizes``: 1, 2, 4, ... up to ``max_batch`` (32 on CPU, 256 on accelerators)
+    or the largest batch whose analytic memory estimate fits half the free device memory (or
+    ``max_memory``). An explicit batch size that would not fit is refused before running.
+    """
+    _check_count("warm-up runs", warmup, 0)
+    _check_count("repeats", repeats, 1)
+    if threads is not None:
+        _check_count("threads", threads, 1)
+    if batch_sizes is not None:
+        batch_sizes = list(batch_sizes)
+        if not batch_sizes:
+            raise DenseVisError("give at least one batch size")
+        for batch in batch_sizes:
+            _check_count("batch size", batch, 1)
+    if max_batch is not None:
+        _check_count("largest batch", max_batch, 1)
+    model, placed = _model(target, device, max_memory, 1)
+    config = model.config
+    cap = memory_cap(placed, max_memory)
+    if batch_sizes is None:
+        limit = max_batch or (32 if placed.type == "cpu" else 256)
+        batch_sizes = default_batch_sizes(config, cap, limit)
+    for batch in batch_sizes:
+        check_memory(config, cap, batch)
+    timer = _Timer(placed)
+    points = []
+    total = len(batch_sizes) * (warmup + repeats)
+    done = 0
+    with _measuring(model, threads), _on_device(placed):
+        for batch in batch_sizes:
+            image = _image(model, batch)
+
+            def forward(image: torch.Tensor = image) -> None:
+                model(image)
+
+            times = []
+            for run in range(warmup + repeats):
+                elapsed = timer.run(forward)
+                if run >= warmup:
+                    times.append(elapsed)
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+            del image
+            ms = statistics.median(times)
+            points.append(ThroughputPoint(batch_size=batch, images_per_s=batch / (ms / 1e3),
+                                          ms_per_batch=ms))
+    return points
+
+
+# --------------------------------------------------------------------------- peak + roofline
+
+
+def measure_peak(device: str | torch.device | None = "auto", refresh: bool = False
+                 ) -> DevicePeak:
+    """Best-of-5 float32 matmul GFLOP/s and large-copy bandwidth (GB/s, read + write).
+
+    Measured once per device and cached (``refresh=True`` measures again). Sizes: a 2048²
+    matmul and a 256 MiB copy on CPU, 8192² and 1 GiB on CUDA, 4096² and 256 MiB on MPS.
+    """
+    placed = resolve_device(device)
+    key = str(placed)
+    if key in _PEAKS and not refresh:
+        return _PEAKS[key]
+    n, elements = {"cuda": (8192, 2**28), "mps": (4096, 2**26)}.get(placed.type, (2048, 2**26))
+    timer = _Timer(placed)
+    with torch.inference_mode(), _on_device(placed):
+        matmul_ms = _matmul_ms(timer, placed, n)
+        copy_ms, moved = _copy_ms(timer, placed, elements)
+    peak = DevicePeak(
+        device=key,
+        gflops_per_s=2 * n**3 / (matmul_ms / 1e3) / 1e9,
+        bandwidth_gb_s=moved / (copy_ms / 1e3) / 1e9,
+    )
+    _PEAKS[key] = peak
+    return peak
+
+
+def _best_ms(timer: _Timer, call: Callable[[], Any], runs: int = 5) -> float:
+    """Fastest of ``runs`` timed calls, after one untimed call."""
+    timer.run(call)
+    return min(timer.run(call) for _ in range(runs))
+
+
+def _matmul_ms(timer: _Timer, device: torch.device, n: int) -> float:
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    out = torch.empty(n, n, device=device)
+    return _best_ms(timer, lambda: torch.mm(a, b, out=out))
+
+
+def _copy_ms(timer: _Timer, device: torch.device, elements: int) -> tuple[float, int]:
+    """Fastest copy time and the bytes it reads plus writes."""
+    src = torch.ones(elements, device=device)
+    dst = torch.empty_like(src)
+    return _best_ms(timer, lambda: dst.copy_(src)), 2 * src.numel() * src.element_size()
+
+
+_ELEMENT_SIZE = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
+
+
+def roofline(trace: Trace, profile: Profile, peak: DevicePeak | None = None
+             ) -> list[RooflinePoint]:
+    """Per op: achieved GFLOP/s (roofline FLOPs / median time) and arithmetic intensity.
+
+    FLOPs: the trace's (conv and linear: 2 per MAC). BN, ReLU, pools and concatenations have
+    no FLOPs in the trace; for the roofline only they count 1 FLOP per output element (a
+    concatenation is pure data movement, so it lands far left, memory-bound). Bytes: the op's
+    input, weights and output, each read or written once, at the trace's dtype. The trace and
+    the profile must describe the same batch size. ``peak`` is accepted for symmetry with the
+    chart and is not needed for the points themselves.
+    """
+    if trace.batch_size != profile.batch_size:
+        raise DenseVisError(
+            f"the trace is at batch {trace.batch_size} and the profile at batch "
+            f"{profile.batch_size}; trace at the profile's batch size"
+        )
+    size = _ELEMENT_SIZE.get(trace.dtype, 4)
+    timings = {timing.name: timing for timing in profile.layers}
+    points = []
+    for layer in trace.layers:
+        timing = timings.get(layer.name)
+        if timing is None:
+            raise DenseVisError(f"the profile has no timing for {layer.name}")
+        flops = layer.flops if layer.flops > 0 else prod(layer.output_shape)
+        moved = size * (prod(layer.input_shape) + layer.params + prod(layer.output_shape))
+        seconds = timing.median_ms / 1e3
+        points.append(RooflinePoint(
+            name=layer.name,
+            kind=layer.kind,
+            flops=flops,
+            bytes=moved,
+            gflops_per_s=flops / seconds / 1e9 if seconds > 0 else 0.0,
+            intensity=arithmetic_intensity(flops, moved),
+            block=layer.block,
+            median_ms=timing.median_ms,
+        ))
+    return points

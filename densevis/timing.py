@@ -1,0 +1,196 @@
+"""Plain, immutable records of measured time: per-layer latency, throughput, roofline points.
+
+No torch here (like ``densevis.records``): ``densevis.profiler`` measures, these records carry
+the numbers to tables, charts and coloured diagrams.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+UNATTRIBUTED = "unattributed"  # name of the row for time no hook could attribute
+
+
+@dataclass(frozen=True)
+class LayerTiming:
+    """One leaf op's latency over the measured passes (milliseconds)."""
+
+    name: str  # the trace's op name (module path), e.g. features.denseblock1.denselayer1.conv1
+    kind: str  # the trace's kind: conv, batchnorm, relu, concat, ...
+    block: int | None  # dense block number, None outside blocks
+    median_ms: float
+    q1_ms: float  # first quartile
+    q3_ms: float  # third quartile
+
+    @property
+    def iqr_ms(self) -> float:
+        """Inter-quartile range."""
+        return self.q3_ms - self.q1_ms
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Per-layer latency of one model on one device, with the instrument's own check.
+
+    The identity ``sum(layer medians) + unattributed_ms == hooked_total_ms`` holds exactly:
+    ``hooked_total_ms`` is the median over passes of the hooked end-to-end time and
+    ``unattributed_ms`` is defined as that median minus the sum of the per-layer medians (time
+    spent between hooked ops: Python glue, list building for the concatenations, flatten, and
+    the hooks themselves). ``unattributed_q1_ms``/``unattributed_q3_ms`` are the quartiles of
+    the per-pass residual (pass total minus that pass's per-layer sum), to show its spread.
+    """
+
+    model: str  # the trace's model label
+    device: str
+    threads: int  # torch.get_num_threads() during the measurement
+    batch_size: int
+    input_size: tuple[int, int]
+    warmup: int
+    repeats: int
+    layers: tuple[LayerTiming, ...]  # in execution (trace) order
+    unattributed_ms: float
+    unattributed_q1_ms: float
+    unattributed_q3_ms: float
+    hooked_total_ms: float  # median end-to-end forward time with the timing hooks attached
+    plain_total_ms: float  # median end-to-end forward time without hooks
+    timer: str  # "perf_counter_ns" or "cuda events"
+
+    @property
+    def overhead(self) -> float:
+        """Hook overhead as a fraction: hooked / plain - 1 (0.05 = 5% slower with hooks)."""
+        return self.hooked_total_ms / self.plain_total_ms - 1 if self.plain_total_ms else 0.0
+
+    @property
+    def layer_sum_ms(self) -> float:
+        """Sum of the per-layer medians."""
+        return sum(layer.median_ms for layer in self.layers)
+
+    def latency_ms(self, include_unattributed: bool = False) -> dict[str, float]:
+        """Op name -> median milliseconds, keyed like ``Trace.layers`` (for colour-by-latency).
+
+        With ``include_unattributed`` the residual is added under the key ``"unattributed"``.
+        """
+        result = {layer.name: layer.median_ms for layer in self.layers}
+        if include_unattributed:
+            result[UNATTRIBUTED] = self.unattributed_ms
+        return result
+
+    def layer(self, name: str) -> LayerTiming:
+        """A layer's timing by op name (with or without the 'features.' prefix)."""
+        for layer in self.layers:
+            if name in (layer.name, layer.name.removeprefix("features.")):
+                return layer
+        raise KeyError(name)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per op plus the unattributed row; ``share`` is of the hooked total."""
+        total = self.hooked_total_ms or 1.0
+        rows = [
+            {**asdict(layer), "iqr_ms": layer.iqr_ms, "share": layer.median_ms / total}
+            for layer in self.layers
+        ]
+        rows.append({
+            "name": UNATTRIBUTED, "kind": UNATTRIBUTED, "block": None,
+            "median_ms": self.unattributed_ms, "q1_ms": self.unattributed_q1_ms,
+            "q3_ms": self.unattributed_q3_ms,
+            "iqr_ms": self.unattributed_q3_ms - self.unattributed_q1_ms,
+            "share": self.unattributed_ms / total,
+        })
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``densevis profile --format json``."""
+        return {
+            "model": self.model,
+            "device": self.device,
+            "threads": self.threads,
+            "batch_size": self.batch_size,
+            "input_size": list(self.input_size),
+            "warmup": self.warmup,
+            "repeats": self.repeats,
+            "timer": self.timer,
+            "hooked_total_ms": self.hooked_total_ms,
+            "plain_total_ms": self.plain_total_ms,
+            "overhead": self.overhead,
+            "layer_sum_ms": self.layer_sum_ms,
+            "unattributed_ms": self.unattributed_ms,
+            "unattributed_q1_ms": self.unattributed_q1_ms,
+            "unattributed_q3_ms": self.unattributed_q3_ms,
+            "layers": [asdict(layer) for layer in self.layers],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Profile:
+        """Inverse of to_dict."""
+        fields = {key: value for key, value in data.items()
+                  if key not in ("overhead", "layer_sum_ms", "layers", "input_size")}
+        return cls(
+            **fields,
+            input_size=tuple(data["input_size"]),
+            layers=tuple(LayerTiming(**layer) for layer in data["layers"]),
+        )
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """Per-op rows plus the "unattributed" row, whose medians add up to the hooked total."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows()).astype({"block": "Int64"})
+
+
+@dataclass(frozen=True)
+class ThroughputPoint:
+    """Images per second at one batch size (median over passes)."""
+
+    batch_size: int
+    images_per_s: float
+    ms_per_batch: float
+
+
+@dataclass(frozen=True)
+class DevicePeak:
+    """What the device can do at best: a large matmul and a large copy, measured once."""
+
+    device: str
+    gflops_per_s: float  # float32 matmul
+    bandwidth_gb_s: float  # bytes read + written per second by a large copy, in GB/s (1e9)
+
+    @property
+    def ridge(self) -> float:
+        """Arithmetic intensity (FLOP/byte) where the memory roof meets the compute roof."""
+        return self.gflops_per_s / self.bandwidth_gb_s if self.bandwidth_gb_s else 0.0
+
+    def roof(self, intensity: float) -> float:
+        """Attainable GFLOP/s at this intensity: min(peak, bandwidth * intensity)."""
+        return min(self.gflops_per_s, self.bandwidth_gb_s * intensity)
+
+    def bound(self, intensity: float) -> str:
+        """'compute' right of the ridge point, 'memory' left of it."""
+        return "compute" if intensity >= self.ridge else "memory"
+
+
+@dataclass(frozen=True)
+class RooflinePoint:
+    """One op on the roofline: achieved GFLOP/s against FLOPs per byte moved."""
+
+    name: str
+    kind: str
+    flops: int  # roofline FLOPs (see densevis.profiler.roofline for the convention)
+    bytes: int  # inputs + weights + outputs
+    gflops_per_s: float  # achieved: flops / median time
+    intensity: float  # flops / bytes
+    block: int | None = None
+    median_ms: float = 0.0
+
+
+def throughput_rows(points: list[ThroughputPoint] | tuple[ThroughputPoint, ...]
+                    ) -> list[dict[str, Any]]:
+    """Throughput points as plain dict rows (for JSON and CSV)."""
+    return [asdict(point) for point in points]
