@@ -43,6 +43,7 @@ from densevis.timing import (
     RooflinePoint,
     ThroughputPoint,
 )
+from densevis.units import format_bytes
 
 Progress = Callable[[int, int], None]  # (passes done, passes in all)
 Target = str | DenseNetConfig | nn.Module
@@ -73,9 +74,20 @@ def memory_cap(device: torch.device, max_memory: int | None = None) -> int:
     return default_memory_cap()
 
 
-def _check_fits(config: DenseNetConfig, device: torch.device, max_memory: int | None,
-                batch_size: int) -> None:
-    check_memory(config, memory_cap(device, max_memory), batch_size)
+def check_fits(config: DenseNetConfig, device: torch.device, max_memory: int | None,
+               batch_size: int) -> None:
+    """DenseVisError if the analytic estimate at this batch exceeds the device's cap."""
+    if device.type != "cuda" or max_memory is not None:
+        check_memory(config, max_memory, batch_size)
+        return
+    cap = memory_cap(device)
+    estimate = estimate_memory(config, batch_size)
+    if estimate.total_bytes > cap:
+        raise DenseVisError(
+            f"this config needs about {format_bytes(estimate.total_bytes)} at batch "
+            f"{batch_size}, over the {format_bytes(cap)} cap (half the free memory of "
+            f"{device}); use a smaller batch or raise --max-memory"
+        )
 
 
 def _model(target: Target, device: str | torch.device | None, max_memory: int | None,
@@ -87,11 +99,11 @@ def _model(target: Target, device: str | torch.device | None, max_memory: int | 
                 f"can only profile a densevis DenseNet, got {type(target).__name__}"
             )
         placed = next(target.parameters()).device
-        _check_fits(target.config, placed, max_memory, batch_size)
+        check_fits(target.config, placed, max_memory, batch_size)
         return target, placed
     placed = resolve_device(device)
     config = get_config(target)
-    _check_fits(config, placed, max_memory, batch_size)
+    check_fits(config, placed, max_memory, batch_size)
     with torch.device(placed):
         model = DenseNet(config)
     return model.eval(), placed
@@ -393,7 +405,7 @@ def measure_throughput(
         limit = max_batch or (32 if placed.type == "cpu" else 256)
         batch_sizes = default_batch_sizes(config, cap, limit)
     for batch in batch_sizes:
-        check_memory(config, cap, batch)
+        check_fits(config, placed, max_memory, batch)
     timer = _Timer(placed)
     points = []
     total = len(batch_sizes) * (warmup + repeats)

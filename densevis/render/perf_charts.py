@@ -1,0 +1,152 @@
+"""Measured-time records -> plotly figures: throughput, roofline, per-layer latency.
+
+Reads only ``densevis.timing`` records (never torch or streamlit); colours and font come from
+``densevis.render.theme``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+
+from densevis.render.theme import Theme, get_theme
+from densevis.timing import DevicePeak, Profile, RooflinePoint, ThroughputPoint
+
+
+def _style(figure: go.Figure, theme: Theme, title: str) -> go.Figure:
+    """The theme's background, font and axis colours on a figure."""
+    axis = {"gridcolor": theme.edge_dim, "linecolor": theme.muted, "zerolinecolor": theme.muted,
+            "color": theme.foreground}
+    figure.update_layout(
+        title={"text": title, "x": 0.01},
+        template="plotly_dark" if theme.name == "dark" else "plotly_white",
+        paper_bgcolor=theme.plot_background,
+        plot_bgcolor=theme.plot_background,
+        font={"family": theme.font_family, "color": theme.foreground},
+        legend={"bgcolor": theme.plot_background},
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+    )
+    figure.update_xaxes(**axis)
+    figure.update_yaxes(**axis)
+    return figure
+
+
+def throughput_chart(points: Sequence[ThroughputPoint], theme: str | Theme = "light"
+                     ) -> go.Figure:
+    """Images per second against batch size (log2 x axis), ms per batch on hover."""
+    look = get_theme(theme)
+    figure = go.Figure(go.Scatter(
+        x=[p.batch_size for p in points],
+        y=[p.images_per_s for p in points],
+        mode="lines+markers",
+        line={"color": look.palette[0]},
+        customdata=[[p.ms_per_batch] for p in points],
+        hovertemplate="batch %{x}<br>%{y:.1f} images/s<br>%{customdata[0]:.1f} ms/batch"
+                      "<extra></extra>",
+        name="throughput",
+    ))
+    figure.update_xaxes(title="batch size", type="log",
+                        tickvals=[p.batch_size for p in points], ticktext=[
+                            str(p.batch_size) for p in points])
+    figure.update_yaxes(title="images / s", rangemode="tozero")
+    return _style(figure, look, "Throughput against batch size")
+
+
+def roofline_chart(points: Sequence[RooflinePoint], peak: DevicePeak,
+                   theme: str | Theme = "light") -> go.Figure:
+    """Achieved GFLOP/s against FLOP/byte per op (log-log), under the device's two roofs.
+
+    Ops left of the ridge point are memory-bound (BN, ReLU, pools, concatenations), ops right
+    of it compute-bound (most convolutions at larger batches).
+    """
+    look = get_theme(theme)
+    figure = go.Figure()
+    kinds = sorted({p.kind for p in points})
+    for index, kind in enumerate(kinds):
+        members = [p for p in points if p.kind == kind]
+        figure.add_trace(go.Scatter(
+            x=[p.intensity for p in members],
+            y=[p.gflops_per_s for p in members],
+            mode="markers",
+            name=kind,
+            marker={"color": look.palette[index % len(look.palette)], "size": 7,
+                    "opacity": 0.8},
+            text=[p.name.removeprefix("features.") for p in members],
+            customdata=[[p.median_ms, peak.bound(p.intensity)] for p in members],
+            hovertemplate="%{text}<br>%{x:.2f} FLOP/byte<br>%{y:.2f} GFLOP/s<br>"
+                          "%{customdata[0]:.3f} ms, %{customdata[1]}-bound<extra></extra>",
+        ))
+    intensities = [p.intensity for p in points if p.intensity > 0] or [1.0]
+    low = min(min(intensities), peak.ridge) / 2
+    high = max(max(intensities), peak.ridge) * 2
+    xs = [low, peak.ridge, high] if peak.ridge > 0 else [low, high]
+    figure.add_trace(go.Scatter(
+        x=xs, y=[peak.roof(x) for x in xs], mode="lines", name="roof",
+        line={"color": look.foreground, "dash": "dash"},
+        hovertemplate="roof: %{y:.1f} GFLOP/s at %{x:.2f} FLOP/byte<extra></extra>",
+    ))
+    figure.add_annotation(
+        x=_log10(peak.ridge) if peak.ridge > 0 else 0, y=_log10(peak.gflops_per_s),
+        text=f"ridge {peak.ridge:.1f} FLOP/B", showarrow=False, yshift=12,
+        font={"color": look.muted},
+    )
+    figure.update_xaxes(title="arithmetic intensity (FLOP / byte)", type="log")
+    figure.update_yaxes(title="achieved GFLOP/s", type="log")
+    title = (f"Roofline on {peak.device}: {peak.gflops_per_s:.0f} GFLOP/s peak, "
+             f"{peak.bandwidth_gb_s:.0f} GB/s")
+    return _style(figure, look, title)
+
+
+def _log10(value: float) -> float:
+    import math
+
+    return math.log10(value)
+
+
+def latency_chart(profile: Profile, theme: str | Theme = "light") -> go.Figure:
+    """Per-op median latency in execution order, IQR error bars, coloured by dense block.
+
+    Ops outside blocks (stem, transitions, head) share one colour; the unattributed rest is
+    the last bar.
+    """
+    look = get_theme(theme)
+    rows = profile.rows()
+    groups: dict[str, list[tuple[int, dict]]] = {}
+    for index, row in enumerate(rows):
+        if row["kind"] == "unattributed":
+            group = "unattributed"
+        elif row["block"] is None:
+            group = "outside blocks"
+        else:
+            group = f"block {row['block']}"
+        groups.setdefault(group, []).append((index, row))
+    figure = go.Figure()
+    colors = {"outside blocks": look.muted, "unattributed": look.highlight}
+    block_index = 0
+    for group, members in groups.items():
+        if group not in colors:
+            colors[group] = look.palette[block_index % len(look.palette)]
+            block_index += 1
+        figure.add_trace(go.Bar(
+            x=[index for index, _ in members],
+            y=[row["median_ms"] for _, row in members],
+            name=group,
+            marker={"color": colors[group]},
+            error_y={
+                "type": "data", "symmetric": False,
+                "array": [max(0.0, row["q3_ms"] - row["median_ms"]) for _, row in members],
+                "arrayminus": [max(0.0, row["median_ms"] - row["q1_ms"]) for _, row in members],
+                "color": look.foreground, "thickness": 1, "width": 0,
+            },
+            text=[row["name"].removeprefix("features.") for _, row in members],
+            customdata=[[row["kind"], row["q1_ms"], row["q3_ms"]] for _, row in members],
+            hovertemplate="%{text} (%{customdata[0]})<br>median %{y:.3f} ms<br>"
+                          "IQR %{customdata[1]:.3f} - %{customdata[2]:.3f} ms<extra></extra>",
+        ))
+    figure.update_layout(bargap=0.1)
+    figure.update_xaxes(title="op (execution order)")
+    figure.update_yaxes(title="median latency (ms)", rangemode="tozero")
+    title = (f"Per-layer latency: {profile.model} on {profile.device}, batch "
+             f"{profile.batch_size}, {profile.threads} threads, median of {profile.repeats}")
+    return _style(figure, look, title)
