@@ -1,0 +1,113 @@
+"""`densevis memory`: concatenation memory, naive vs memory-efficient, analytic and measured."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from densevis.cli.common import add_model_options, config_from_args, max_memory_from_args
+from densevis.errors import DenseVisError
+from densevis.memory import MemoryReport
+from densevis.units import format_bytes
+
+FORMATS = ("table", "json", "csv", "svg", "png", "pdf", "html")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "memory", help="activation memory of the concatenations: naive vs memory-efficient"
+    )
+    add_model_options(parser)
+    parser.add_argument("--checkpoint", help="use the config of this state_dict file")
+    parser.add_argument("--batch-size", "-b", type=int, default=8, help="images per step")
+    parser.add_argument("--measure", action="store_true",
+                        help="also run real training steps both ways (memory and time)")
+    parser.add_argument("--repeats", "-r", type=int, default=3, help="timed steps each way")
+    parser.add_argument("--format", choices=FORMATS, default="table")
+    parser.add_argument("-o", "--output", help="output file (required for svg, png, pdf, html)")
+    parser.add_argument("--theme", default="light", help="chart theme: light, dark, print")
+    parser.set_defaults(func=run)
+
+
+def compute(args: argparse.Namespace) -> MemoryReport:
+    from densevis.memory import concat_memory
+    from densevis.tracer import trace
+
+    if args.batch_size <= 0:
+        raise DenseVisError(f"batch size must be a positive integer, got {args.batch_size}")
+    limit = max_memory_from_args(args)
+    if args.checkpoint:
+        from densevis.weights import load_checkpoint
+
+        model = load_checkpoint(args.checkpoint, device=args.device, max_memory=limit).model
+        target = model
+    else:
+        target = config_from_args(args)
+    analytic = concat_memory(trace(target, device=args.device, max_memory=limit),
+                             args.batch_size)
+    measured = None
+    if args.measure:
+        from densevis.memory_measure import measure_memory
+
+        measured = measure_memory(target, batch_size=args.batch_size, device=args.device,
+                                  repeats=args.repeats, max_memory=limit)
+    return MemoryReport(analytic, measured)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.format in ("svg", "png", "pdf", "html") and not args.output:
+        raise DenseVisError(f"--format {args.format} needs an output file: -o FILE")
+    if args.output:
+        from densevis.render.export import check_writable
+
+        check_writable(args.output)
+    report = compute(args)
+    if args.format in ("svg", "png", "pdf", "html"):
+        from densevis.render.export import figure_bytes, write_atomic
+        from densevis.render.reuse_charts import memory_chart
+
+        write_atomic(args.output, figure_bytes(memory_chart(report, theme=args.theme),
+                                               args.format))
+        print(f"wrote {args.output}", file=sys.stderr)
+        return 0
+    if args.format == "json":
+        text = json.dumps(report.to_dict(), indent=2) + "\n"
+    elif args.format == "csv":
+        frame = report.analytic.to_dataframe()
+        text = frame.to_csv(index=False)
+    else:
+        text = table_text(report)
+    if args.output:
+        from densevis.render.export import write_atomic
+
+        write_atomic(args.output, text.encode("utf-8"))
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def table_text(report: MemoryReport) -> str:
+    """A plain-text summary: per block, then network analytic vs measured."""
+    a, m = report.analytic, report.measured
+    lines = [f"{a.model}, batch {a.batch_size}, {a.input_size[0]}x{a.input_size[1]}, {a.dtype}",
+             "training step = activations kept for backward + parameter gradients "
+             f"({format_bytes(a.params_bytes)})", "",
+             f"{'block':>6} {'L':>4} {'concat naive':>14} {'train naive':>13} "
+             f"{'train effic.':>13} {'infer peak':>12}"]
+    for b in a.blocks:
+        lines.append(f"{b.block:>6} {b.layers:>4} {format_bytes(b.concat_naive):>14} "
+                     f"{format_bytes(b.training_naive):>13} "
+                     f"{format_bytes(b.training_efficient):>13} "
+                     f"{format_bytes(b.inference_naive):>12}")
+    lines += ["", f"{'network':<28} {'analytic':>12} {'measured':>12}"]
+    for row in report.rows():
+        measured = format_bytes(row["measured"]) if row["measured"] is not None else "-"
+        label = f"{row['quantity']}, {row['mode']}"
+        lines.append(f"{label:<28} {format_bytes(row['analytic']):>12} {measured:>12}")
+    if m is not None:
+        lines += ["", f"measured on {m.device} ({m.method}); training step "
+                      f"{m.training_naive_seconds * 1000:.0f} ms naive, "
+                      f"{m.training_efficient_seconds * 1000:.0f} ms memory-efficient "
+                      f"({m.recompute_overhead:+.0%} for recomputation), median of {m.repeats}"]
+    return "\n".join(lines) + "\n"
