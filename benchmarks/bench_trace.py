@@ -1,0 +1,174 @@
+"""Trace time of densevis against torchinfo, fvcore, ptflops and thop on densenet121 at 224.
+
+Every tool gets the SAME built densevis model (``densevis.build_model("densenet121", "cpu")``)
+and a 1x3x224x224 input, in one process; each is timed several times and the median is
+reported with its ratio to densevis. A peer that is not installed is reported, not fatal
+(install them with ``pip install -e ".[bench]"``). Then: trace time for densenet264 and for
+2-block networks with 25/50/100/200 layers per block, to show how time grows with depth.
+
+Run: ``python benchmarks/bench_trace.py [--runs 7]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import platform
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+import densevis
+from densevis.config import DenseNetConfig
+
+INPUT = (1, 3, 224, 224)
+
+
+def median_ms(call: Callable[[], Any], runs: int) -> tuple[float, Any]:
+    """Median wall time of ``runs`` calls after one untimed call, and the last result."""
+    result = call()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = call()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times), result
+
+
+def _quiet(call: Callable[[], Any]) -> Callable[[], Any]:
+    """Run a peer with its prints and warnings swallowed (they would skew nothing, but clutter)."""
+
+    def run() -> Any:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            return call()
+
+    return run
+
+
+def peers(model: torch.nn.Module) -> dict[str, tuple[Callable[[], Any], Callable[[Any], str]]]:
+    """name -> (call that counts the model, how to read its MAC/FLOP figure)."""
+    image = torch.randn(*INPUT)
+    found: dict[str, tuple[Callable[[], Any], Callable[[Any], str]]] = {}
+    try:
+        from torchinfo import summary
+
+        found["torchinfo.summary"] = (
+            lambda: summary(model, input_size=INPUT, device="cpu", verbose=0),
+            lambda stats: f"{stats.total_mult_adds / 1e9:.3f} G mult-adds (conv + linear)",
+        )
+    except ImportError as error:
+        print(f"torchinfo: not installed ({error})")
+    try:
+        from fvcore.nn import FlopCountAnalysis
+
+        def fvcore_count() -> float:
+            analysis = FlopCountAnalysis(model, image)
+            analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+            return float(analysis.total())
+
+        found["fvcore FlopCountAnalysis"] = (
+            fvcore_count,
+            lambda total: f"{total / 1e9:.3f} G 'flops' (1 per MAC; conv, linear, BN)",
+        )
+    except ImportError as error:
+        print(f"fvcore: not installed ({error})")
+    try:
+        from ptflops import get_model_complexity_info
+
+        found["ptflops get_model_complexity_info"] = (
+            lambda: get_model_complexity_info(model, INPUT[1:], as_strings=False,
+                                              print_per_layer_stat=False, verbose=False),
+            lambda result: f"{result[0] / 1e9:.3f} G MACs (conv, linear, BN, ReLU, pools)",
+        )
+    except ImportError as error:
+        print(f"ptflops: not installed ({error})")
+    try:
+        from thop import profile
+
+        found["thop.profile"] = (
+            lambda: profile(model, inputs=(image,), verbose=False),
+            lambda result: f"{result[0] / 1e9:.3f} G MACs (conv, linear, BN, ReLU, pools)",
+        )
+    except ImportError as error:
+        print(f"thop: not installed ({error})")
+    return found
+
+
+def custom(layers: int) -> DenseNetConfig:
+    """A 2-block CIFAR-style network with `layers` dense layers per block (k=12, 32x32)."""
+    return DenseNetConfig(block_config=(layers, layers), growth_rate=12, num_init_features=24,
+                          input_size=(32, 32), stem="cifar", num_classes=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="timed runs per tool (median)")
+    args = parser.parse_args()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads, python "
+          f"{platform.python_version()}")
+    model = densevis.build_model("densenet121", device="cpu")
+    tools: dict[str, tuple[Callable[[], Any], Callable[[Any], str]]] = {
+        "densevis.trace": (
+            lambda: densevis.trace(model),
+            lambda records: f"{records.totals.macs / 1e9:.3f} G MACs (conv + linear; FLOPs = "
+                            f"2 x MACs = {records.totals.flops / 1e9:.3f} G)",
+        ),
+        **{name: (_quiet(call), figure) for name, (call, figure) in peers(model).items()},
+    }
+    # Rounds interleave the tools, so a burst of load on a shared machine hits all of them.
+    times: dict[str, list[float]] = {name: [] for name in tools}
+    results: dict[str, Any] = {}
+    failed: dict[str, str] = {}
+    for round_index in range(args.runs + 1):
+        for name, (call, _) in tools.items():
+            if name in failed:
+                continue
+            start = time.perf_counter()
+            try:
+                results[name] = call()
+            except Exception as error:  # a peer failing is a finding, not a crash
+                failed[name] = f"{type(error).__name__}: {error}"
+                continue
+            if round_index:  # round 0 is the warm-up
+                times[name].append((time.perf_counter() - start) * 1e3)
+    ours_ms = statistics.median(times["densevis.trace"])
+    print(f"\ndensenet121 at 224, batch 1, median of {args.runs} interleaved runs each")
+    print(f"{'tool':36} {'ms':>9} {'x densevis':>11}  MAC/FLOP figure")
+    for name, (_, figure) in tools.items():
+        if name in failed:
+            print(f"{name:36} failed: {failed[name]}")
+            continue
+        elapsed = statistics.median(times[name])
+        print(f"{name:36} {elapsed:9.1f} {elapsed / ours_ms:11.2f}  {figure(results[name])}")
+    if times.get("torchinfo.summary"):
+        torchinfo_ms = statistics.median(times["torchinfo.summary"])
+        verdict = "PASS" if ours_ms <= torchinfo_ms / 2 else "FAIL"
+        print(f"\ndensevis / torchinfo = {ours_ms / torchinfo_ms:.2f} (target <= 0.50): {verdict}")
+
+    print("\ndepth scaling (densevis.trace on a built model)")
+    print(f"{'network':34} {'ops':>6} {'ms':>9} {'us/op':>8}")
+    deep = densevis.build_model("densenet264", device="cpu")
+    elapsed, records = median_ms(lambda: densevis.trace(deep), args.runs)
+    print(f"{'densenet264 (6-12-64-48)':34} {len(records.layers):6d} {elapsed:9.1f} "
+          f"{1e3 * elapsed / len(records.layers):8.1f}")
+    previous = None
+    for layers in (25, 50, 100, 200):
+        net = densevis.build_model(custom(layers), device="cpu")
+        elapsed, records = median_ms(lambda net=net: densevis.trace(net), max(3, args.runs // 2))
+        growth = f"  x{elapsed / previous:.2f} for 2x layers" if previous else ""
+        print(f"{f'2 blocks of {layers} layers (k=12)':34} {len(records.layers):6d} "
+              f"{elapsed:9.1f} {1e3 * elapsed / len(records.layers):8.1f}{growth}")
+        previous = elapsed
+
+
+if __name__ == "__main__":
+    main()
