@@ -1,0 +1,322 @@
+"""Trace records -> plotly figures: channel growth, channel composition, connectivity matrix,
+cost per layer, cost breakdown, growth-rate comparison. Never imports torch or streamlit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import plotly.graph_objects as go
+
+from densevis.errors import DenseVisError
+from densevis.records import DenseLayerSummary, Trace
+from densevis.render.theme import Theme, get_theme
+
+CHARTS = ("channels", "composition", "connectivity", "cost", "growth")
+COST_METRICS = ("params", "macs", "activation", "latency")
+CONNECTIVITY_VALUES = ("present", "channels")
+GROWTH_RATES = (12, 24, 32, 48)  # the k values the growth chart compares by default
+
+_METRIC_AXIS = {
+    "params": ("parameters", "parameters (count)", ",.0f"),
+    "macs": ("MACs", "MACs (multiply-accumulates, conv + linear)", ",.0f"),
+    "activation": ("activation memory", "activation memory (bytes, float32)", ",.0f"),
+    "latency": ("latency", "latency (ms)", ".3f"),
+}
+
+
+def _layout(fig: go.Figure, theme: Theme, title: str, x_title: str, y_title: str) -> go.Figure:
+    """The shared look: font, colours, background, title and axis titles."""
+    fig.update_layout(
+        title={"text": title, "x": 0.01, "xanchor": "left"},
+        font={"family": f"{theme.font_family}, Arial, sans-serif", "size": 14,
+              "color": theme.foreground},
+        paper_bgcolor=theme.plot_background,
+        plot_bgcolor=theme.plot_background,
+        colorway=list(theme.palette),
+        hoverlabel={"font": {"family": theme.font_family}},
+        legend={"bgcolor": "rgba(0,0,0,0)"},
+        margin={"l": 80, "r": 30, "t": 70, "b": 70},
+        template="none",
+    )
+    grid = {"gridcolor": theme.edge_dim, "linecolor": theme.muted, "zerolinecolor": theme.muted,
+            "color": theme.foreground}
+    fig.update_xaxes(title_text=x_title, **grid)
+    fig.update_yaxes(title_text=y_title, **grid)
+    return fig
+
+
+def _check_block(trace: Trace, block: int) -> None:
+    count = len(trace.blocks)
+    if not isinstance(block, int) or not 1 <= block <= count:
+        raise DenseVisError(f"block {block} is out of range: this model has blocks 1 to {count}")
+
+
+def _label(trace: Trace) -> str:
+    config = trace.config
+    return f"{config.label} (k={config.growth_rate})" if config.name != "custom" else config.label
+
+
+# --------------------------------------------------------------------------- 5. channel growth
+
+
+def channel_growth_chart(traces: Sequence[Trace], theme: str = "light") -> go.Figure:
+    """Input channels k0 + k(l-1) of every dense layer across the network, one line per config:
+    the sawtooth that climbs by k per layer and halves at each transition."""
+    look = get_theme(theme)
+    fig = go.Figure()
+    for trace in traces:
+        rows = trace.dense_layers()
+        fig.add_trace(go.Scatter(
+            x=list(range(1, len(rows) + 1)),
+            y=[row.in_channels for row in rows],
+            mode="lines+markers",
+            marker={"size": 4},
+            name=_label(trace),
+            customdata=[[row.block, row.position, row.out_channels] for row in rows],
+            hovertemplate="%{fullData.name}<br>block %{customdata[0]}, layer H%{customdata[1]}"
+                          "<br>input channels %{y:,}<br>adds %{customdata[2]}<extra></extra>",
+        ))
+    if traces:  # dotted lines at the transitions of the first config
+        first = traces[0]
+        edge = 0
+        for block in first.blocks[:-1]:
+            edge += block.layers
+            fig.add_vline(x=edge + 0.5, line={"dash": "dot", "color": look.muted, "width": 1})
+    return _layout(fig, look, "Channel growth: input channels of every dense layer",
+                   "dense layer (network order; dotted: transitions)", "input channels")
+
+
+# --------------------------------------------------------------------------- 6. composition
+
+
+def _source_channels(trace: Trace, block: int) -> dict[int, int]:
+    """Channels each source of a block contributes: 0 = block input k0, l = H_l's output."""
+    channels = {0: trace.block(block).k0}
+    for row in trace.dense_layers(block):
+        channels[row.position] = row.out_channels
+    return channels
+
+
+def channel_composition_chart(trace: Trace, block: int, theme: str = "light") -> go.Figure:
+    """For each layer of a block, its input channels stacked by the layer that produced them
+    (from the concat ops' sources)."""
+    _check_block(trace, block)
+    look = get_theme(theme)
+    info = trace.block(block)
+    channels = _source_channels(trace, block)
+    concats = {op.position: op for op in trace.layers
+               if op.kind == "concat" and op.block == block}
+    targets = list(range(1, info.layers + 1)) + [None]  # None: the block output
+    x_labels = [f"H{t}" if t is not None else "output" for t in targets]
+    colors = look.source_colors(info.layers + 1)
+    fig = go.Figure()
+    for source in range(info.layers + 1):
+        values = [channels[source] if source in concats[t].sources else 0 for t in targets]
+        name = "block input x0" if source == 0 else f"H{source}"
+        fig.add_trace(go.Bar(
+            x=x_labels, y=values, name=name, marker_color=colors[source],
+            hovertemplate=f"{name} → %{{x}}: %{{y:,}} channels<extra></extra>",
+        ))
+    fig.update_layout(barmode="stack", bargap=0.15)
+    return _layout(fig, look, f"Channel composition of dense block {block} "
+                              f"(k0 = {info.k0}, k = {info.growth_rate})",
+                   "layer reading the channels", "input channels (by producing layer)")
+
+
+# --------------------------------------------------------------------------- 7. connectivity
+
+
+def connectivity_chart(trace: Trace, block: int, value: str = "present",
+                       theme: str = "light") -> go.Figure:
+    """The (L+1)×(L+1) matrix of links source → target of one block (targets H1..HL and the
+    block output), cell = 1 for a link, or the channels it carries."""
+    _check_block(trace, block)
+    if value not in CONNECTIVITY_VALUES:
+        raise DenseVisError(f"unknown cell value {value!r}; use {' or '.join(CONNECTIVITY_VALUES)}")
+    look = get_theme(theme)
+    info = trace.block(block)
+    size = info.layers + 1
+    channels = _source_channels(trace, block)
+    matrix: list[list[float | None]] = [[None] * size for _ in range(size)]
+    links = [*trace.block_links(block), *(x for x in trace.output_links if x.block == block)]
+    for link in links:
+        matrix[link.source][link.target - 1] = 1 if value == "present" else channels[link.source]
+    sources = ["x0"] + [f"H{i}" for i in range(1, size)]
+    targets = [f"H{i}" for i in range(1, size)] + ["output"]
+    title_value = "link present" if value == "present" else "channels carried"
+    fig = go.Figure(go.Heatmap(
+        z=matrix, x=targets, y=sources,
+        colorscale=[[0, look.sequential[1]], [1, look.sequential[-1]]] if value == "channels"
+        else [[0, look.sequential[-2]], [1, look.sequential[-2]]],
+        showscale=value == "channels",
+        colorbar={"title": {"text": "channels"}},
+        xgap=1, ygap=1,
+        hovertemplate="%{y} → %{x}: " + ("link" if value == "present" else "%{z:,} channels")
+                      + "<extra></extra>",
+    ))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(side="bottom")
+    return _layout(fig, look, f"Connectivity of dense block {block}: {info.links} links + "
+                              f"{info.output_links} into the output ({title_value})",
+                   "target (reads)", "source (produces)")
+
+
+# --------------------------------------------------------------------------- 8. cost
+
+
+def _dense_metric(trace: Trace, row: DenseLayerSummary, metric: str,
+                  latency_ms: Mapping[str, float] | None) -> float | None:
+    if metric == "latency":
+        if not latency_ms:
+            return None
+        if row.name in latency_ms:
+            return latency_ms[row.name]
+        prefix = row.name + "."
+        values = [ms for name, ms in latency_ms.items() if name.startswith(prefix)]
+        return sum(values) if values else None
+    return float({"params": row.params, "macs": row.macs,
+                  "activation": row.activation_bytes}[metric])
+
+
+def cost_chart(trace: Trace, metric: str = "macs", theme: str = "light",
+               latency_ms: Mapping[str, float] | None = None) -> go.Figure:
+    """Params, MACs, activation memory or latency of every dense layer, coloured by block."""
+    if metric not in COST_METRICS:
+        raise DenseVisError(f"unknown cost metric {metric!r}; use one of "
+                            f"{', '.join(COST_METRICS)}")
+    if metric == "latency" and not latency_ms:
+        raise DenseVisError("the latency chart needs measured latencies (profile first)")
+    look = get_theme(theme)
+    name, axis, number = _METRIC_AXIS[metric]
+    fig = go.Figure()
+    index = 0
+    for block in trace.blocks:
+        rows = trace.dense_layers(block.index)
+        xs = list(range(index + 1, index + len(rows) + 1))
+        index += len(rows)
+        fig.add_trace(go.Bar(
+            x=xs, y=[_dense_metric(trace, row, metric, latency_ms) for row in rows],
+            name=f"block {block.index}",
+            marker_color=look.palette[(block.index - 1) % len(look.palette)],
+            customdata=[[row.name.removeprefix("features."), row.in_channels] for row in rows],
+            hovertemplate="%{customdata[0]}<br>input channels %{customdata[1]}<br>"
+                          f"{name}: %{{y:{number}}}<extra></extra>",
+        ))
+    fig.update_layout(bargap=0.1)
+    return _layout(fig, look, f"{name[0].upper() + name[1:]} per dense layer",
+                   "dense layer (network order)", axis)
+
+
+def cost_breakdown_chart(trace: Trace, theme: str = "light") -> go.Figure:
+    """Parameters and MACs by stage and dense layer, as two sunbursts side by side."""
+    from plotly.subplots import make_subplots
+
+    look = get_theme(theme)
+    ids, labels, parents = [trace.model], [trace.config.label], [""]
+    params, macs = [float(trace.totals.params)], [float(trace.totals.macs)]
+    colors = [look.node_fill]
+    stage_colors = {"stem": look.palette[0], "block": look.palette[2],
+                    "transition": look.palette[1], "head": look.palette[4 % len(look.palette)]}
+    for stage in trace.stages():
+        ids.append(stage.name)
+        labels.append(stage.title)
+        parents.append(trace.model)
+        params.append(float(stage.params))
+        macs.append(float(stage.macs))
+        colors.append(stage_colors.get(stage.kind, look.palette[-1]))
+        if stage.kind == "block":
+            block = int(stage.name.removeprefix("block"))
+            for row in trace.dense_layers(block):
+                ids.append(row.name)
+                labels.append(f"H{row.position}")
+                parents.append(stage.name)
+                params.append(float(row.params))
+                macs.append(float(row.macs))
+                colors.append(stage_colors["block"])
+            # the block-output concat has no weights; it keeps the sum exact
+    fig = make_subplots(rows=1, cols=2, specs=[[{"type": "domain"}, {"type": "domain"}]],
+                        subplot_titles=("parameters", "MACs"))
+    for column, values, unit in ((1, params, "parameters"), (2, macs, "MACs")):
+        fig.add_trace(go.Sunburst(
+            ids=ids, labels=labels, parents=parents, values=values, branchvalues="total",
+            marker={"colors": colors, "line": {"color": look.plot_background, "width": 1}},
+            hovertemplate=f"%{{label}}: %{{value:,.0f}} {unit}"
+                          "<br>%{percentRoot:.1%} of the network<extra></extra>",
+            name=unit,
+        ), row=1, col=column)
+    return _layout(fig, look, "Where the parameters and MACs are: stages and dense layers",
+                   "", "")
+
+
+# --------------------------------------------------------------------------- 9. growth rate
+
+
+def growth_rate_chart(traces: Sequence[Trace], theme: str = "light") -> go.Figure:
+    """How params, MACs, activation memory and final channels change with k (one trace per k),
+    plus each block's output width per k."""
+    from plotly.subplots import make_subplots
+
+    if not traces:
+        raise DenseVisError("the growth-rate chart needs at least one traced config")
+    look = get_theme(theme)
+    ordered = sorted(traces, key=lambda t: t.config.growth_rate)
+    ks = [t.config.growth_rate for t in ordered]
+    panels = (
+        ("parameters", [t.totals.params for t in ordered], "count"),
+        ("MACs", [t.totals.macs for t in ordered], "multiply-accumulates"),
+        ("activation memory", [t.totals.activation_bytes for t in ordered], "bytes"),
+        ("final channels", [t.blocks[-1].out_channels for t in ordered], "channels"),
+    )
+    fig = make_subplots(rows=2, cols=3, subplot_titles=[p[0] for p in panels] + [
+        "channels out of each block"], specs=[[{}, {}, {}], [{}, {"colspan": 2}, None]])
+    places = [(1, 1), (1, 2), (1, 3), (2, 1)]
+    for (title, values, unit), (row, col) in zip(panels, places, strict=True):
+        fig.add_trace(go.Scatter(
+            x=ks, y=values, mode="lines+markers", name=title, showlegend=False,
+            marker_color=look.palette[0],
+            hovertemplate=f"k = %{{x}}<br>{title}: %{{y:,}} {unit}<extra></extra>",
+        ), row=row, col=col)
+    for index, trace in enumerate(ordered):
+        fig.add_trace(go.Bar(
+            x=[f"block {b.index}" for b in trace.blocks], y=[b.out_channels for b in trace.blocks],
+            name=f"k = {trace.config.growth_rate}",
+            marker_color=look.palette[index % len(look.palette)],
+            hovertemplate=f"k = {trace.config.growth_rate}, %{{x}}: %{{y:,}} channels"
+                          "<extra></extra>",
+        ), row=2, col=2)
+    blocks = "-".join(str(n) for n in ordered[0].config.block_config)
+    _layout(fig, look, f"Growth rate k: cost and width for blocks {blocks}", "", "")
+    # _layout set every axis title to ""; put the panel titles back
+    for (_, _, unit), (row, col) in zip(panels, places, strict=True):
+        fig.update_xaxes(title_text="growth rate k", row=row, col=col)
+        fig.update_yaxes(title_text=unit, row=row, col=col)
+    fig.update_xaxes(title_text="dense block", row=2, col=2)
+    fig.update_yaxes(title_text="channels", row=2, col=2)
+    fig.update_layout(barmode="group")
+    return fig
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+def chart(trace: Trace, name: str, block: int = 1, theme: str = "light",
+          extra_traces: Sequence[Trace] | None = None) -> go.Figure:
+    """The named chart. `extra_traces` are other configs to compare (channels, growth); the
+    growth chart needs them (the CLI traces k = 12, 24, 32, 48 variants)."""
+    if name not in CHARTS:
+        raise DenseVisError(f"unknown chart {name!r}; use one of {', '.join(CHARTS)}")
+    others = list(extra_traces or [])
+    if name == "channels":
+        return channel_growth_chart([trace, *others], theme)
+    if name == "composition":
+        return channel_composition_chart(trace, block, theme)
+    if name == "connectivity":
+        return connectivity_chart(trace, block, "channels", theme)
+    if name == "cost":
+        return cost_chart(trace, "macs", theme)
+    known = {t.config.growth_rate for t in others}
+    variants = others + ([trace] if trace.config.growth_rate not in known else [])
+    if len(variants) < 2:
+        raise DenseVisError("the growth chart compares configs: pass traces for other k values "
+                            f"(e.g. k = {', '.join(map(str, GROWTH_RATES))})")
+    return growth_rate_chart(variants, theme)
