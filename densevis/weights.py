@@ -14,6 +14,7 @@ import os
 import pickle
 import re
 import struct
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,22 +140,68 @@ def _load_safetensors(data: bytes, source: str) -> tuple[dict[str, Any], dict[st
     return dict(tensors), config
 
 
+_SAFE_GLOBAL_PREFIXES = ("torch.", "collections.OrderedDict", "builtins.set")
+
+
+def _pickle_globals(data: bytes) -> list[str]:
+    """Globals a pickle (or a torch zip's data.pkl) names, read with pickletools: nothing
+    is executed. Best effort: stops quietly where the data is damaged."""
+    import pickletools
+    import zipfile
+
+    streams = []
+    if data[:4] == b"PK\x03\x04":
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                streams = [archive.read(n) for n in archive.namelist()
+                           if n.endswith("data.pkl")]
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return []
+    else:
+        streams = [data]
+    found: list[str] = []
+    for stream in streams:
+        buffer = io.BytesIO(stream)
+        strings: list[str] = []
+        while buffer.tell() < len(stream):
+            start = buffer.tell()
+            try:
+                for opcode, arg, _ in pickletools.genops(buffer):
+                    if opcode.name == "GLOBAL" and isinstance(arg, str):
+                        found.append(arg.replace(" ", "."))
+                    elif opcode.name == "STACK_GLOBAL" and len(strings) >= 2:
+                        found.append(f"{strings[-2]}.{strings[-1]}")
+                    elif isinstance(arg, str):
+                        strings.append(arg)
+            except Exception:  # damaged data: report what was read so far
+                break
+            if buffer.tell() == start:
+                break
+    return found
+
+
 def _load_pytorch(data: bytes, source: str) -> Any:
     """torch.load with weights_only=True; any pickle that needs code is refused, never run."""
     try:
-        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # "Detected pickle protocol 4" is noise for users
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         text = str(error)
         found = re.search(r"(?:unsupported GLOBAL|Unsupported global: GLOBAL) ([\w.]+)", text)
-        if found or "GLOBAL" in text or "global" in text.split("error:")[-1]:
-            what = found.group(1) if found else "a Python object"
+        unsafe = [found.group(1)] if found else [
+            name for name in _pickle_globals(data) if not name.startswith(_SAFE_GLOBAL_PREFIXES)
+        ]
+        if unsafe:
             raise DenseVisError(
                 f"refused {source!r}: it is not plain weights — loading it would need to "
-                f"run pickled code ({what}); nothing from it was executed. Save only the "
-                "state_dict (torch.save(model.state_dict(), path)) or use .safetensors"
+                f"run pickled code ({', '.join(sorted(set(unsafe))[:3])}); nothing from it was "
+                "executed. Save only the state_dict (torch.save(model.state_dict(), path)) "
+                "or use .safetensors"
             ) from None
         raise DenseVisError(
-            f"{source!r} is not a PyTorch checkpoint (or is truncated): the unpickler failed"
+            f"{source!r} is not a PyTorch checkpoint (or is truncated): the restricted "
+            "unpickler could not read it"
         ) from None
     except (RuntimeError, EOFError, KeyError, ValueError, IndexError, struct.error,
             UnicodeDecodeError, AttributeError, TypeError, OSError) as error:

@@ -100,11 +100,11 @@ def table_text(report: MemoryReport) -> str:
                      f"{format_bytes(b.training_naive):>13} "
                      f"{format_bytes(b.training_efficient):>13} "
                      f"{format_bytes(b.inference_naive):>12}")
-    lines += ["", f"{'network':<28} {'analytic':>12} {'measured':>12}"]
+    lines += ["", f"{'network':<32} {'analytic':>12} {'measured':>12}"]
     for row in report.rows():
         measured = format_bytes(row["measured"]) if row["measured"] is not None else "-"
         label = f"{row['quantity']}, {row['mode']}"
-        lines.append(f"{label:<28} {format_bytes(row['analytic']):>12} {measured:>12}")
+        lines.append(f"{label:<32} {format_bytes(row['analytic']):>12} {measured:>12}")
     if m is not None:
         lines += ["", f"measured on {m.device} ({m.method}); training step "
                       f"{m.training_naive_seconds * 1000:.0f} ms naive, "
