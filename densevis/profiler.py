@@ -441,6 +441,9 @@ def measure_peak(device: str | torch.device | None = "auto", refresh: bool = Fal
 
     Measured once per device and cached (``refresh=True`` measures again). Sizes: a 2048²
     matmul and a 256 MiB copy on CPU, 8192² and 1 GiB on CUDA, 4096² and 256 MiB on MPS.
+    On CUDA the matmul runs with the TF32 setting the convolutions use
+    (``torch.backends.cudnn.allow_tf32``, on by default), so the compute roof is the one the
+    convolutions actually face.
     """
     placed = resolve_device(device)
     key = str(placed)
@@ -448,7 +451,7 @@ def measure_peak(device: str | torch.device | None = "auto", refresh: bool = Fal
         return _PEAKS[key]
     n, elements = {"cuda": (8192, 2**28), "mps": (4096, 2**26)}.get(placed.type, (2048, 2**26))
     timer = _Timer(placed)
-    with torch.inference_mode(), _on_device(placed):
+    with torch.inference_mode(), _on_device(placed), _conv_tf32(placed):
         matmul_ms = _matmul_ms(timer, placed, n)
         copy_ms, moved = _copy_ms(timer, placed, elements)
     peak = DevicePeak(
@@ -458,6 +461,20 @@ def measure_peak(device: str | torch.device | None = "auto", refresh: bool = Fal
     )
     _PEAKS[key] = peak
     return peak
+
+
+@contextmanager
+def _conv_tf32(device: torch.device) -> Iterator[None]:
+    """Let matmuls use TF32 exactly when cuDNN convolutions may (CUDA only), then restore."""
+    if device.type != "cuda":
+        yield
+        return
+    saved = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def _best_ms(timer: _Timer, call: Callable[[], Any], runs: int = 5) -> float:
