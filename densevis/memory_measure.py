@@ -74,16 +74,21 @@ def _peak(device: torch.device, step: Callable[[], None]) -> int:
     return tracker.peak
 
 
-def _seconds(device: torch.device, step: Callable[[], None], repeats: int) -> float:
-    step()  # warm-up
-    times = []
-    for _ in range(repeats):
-        _sync(device)
-        start = time.perf_counter()
+def _interleaved_seconds(device: torch.device, steps: dict[bool, Callable[[], None]],
+                         repeats: int) -> dict[bool, float]:
+    """Median seconds of each step, timed alternately so that load from other processes
+    falls on both alike; one warm-up run each first."""
+    for step in steps.values():
         step()
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times: dict[bool, list[float]] = {key: [] for key in steps}
+    for _ in range(repeats):
+        for key, step in steps.items():
+            _sync(device)
+            start = time.perf_counter()
+            step()
+            _sync(device)
+            times[key].append(time.perf_counter() - start)
+    return {key: statistics.median(values) for key, values in times.items()}
 
 
 def measure_memory(
@@ -115,8 +120,7 @@ def measure_memory(
     image = torch.randn(batch_size, config.in_channels, *config.input_size,
                         generator=generator).to(target)
     labels = torch.randint(0, config.num_classes, (batch_size,), generator=generator).to(target)
-    results: dict[bool, tuple[int, float]] = {}
-    inference = 0
+    nets: dict[bool, DenseNet] = {}
     for efficient in (False, True):
         with torch.device(target):
             net = DenseNet(config.replace(memory_efficient=efficient, name=config.name))
@@ -124,28 +128,29 @@ def measure_memory(
             state = {key: value.clone() for key, value in net.state_dict().items()}
         else:
             net.load_state_dict(state)
-        net.train()
+        nets[efficient] = net.train()
 
-        def train_step(net: DenseNet = net) -> None:
-            net.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(net(image), labels)
-            loss.backward()
-            del loss
-
-        peak = _peak(target, train_step)
+    def train_step(net: DenseNet) -> None:
         net.zero_grad(set_to_none=True)
-        seconds = _seconds(target, train_step, repeats)
+        loss = F.cross_entropy(net(image), labels)
+        loss.backward()
+        del loss
+
+    peaks = {efficient: _peak(target, lambda net=net: train_step(net))
+             for efficient, net in nets.items()}
+    for net in nets.values():
         net.zero_grad(set_to_none=True)
-        results[efficient] = (peak, seconds)
-        if not efficient:
-            net.eval()
+    seconds = _interleaved_seconds(target, {e: (lambda net=net: train_step(net))
+                                            for e, net in nets.items()}, repeats)
+    nets[False].eval()
 
-            def infer(net: DenseNet = net) -> None:
-                with torch.no_grad():
-                    net(image)
+    def infer() -> None:
+        with torch.no_grad():
+            nets[False](image)
 
-            inference = _peak(target, infer)
-        del net
+    inference = _peak(target, infer)
+    for net in nets.values():
+        net.zero_grad(set_to_none=True)
     method = ("torch.cuda.max_memory_allocated" if target.type == "cuda"
               else "tensor storage tracked with a TorchDispatchMode")
     notes = ("peaks are bytes above the weights and input already allocated; parameter "
@@ -158,10 +163,10 @@ def measure_memory(
         batch_size=batch_size,
         input_size=tuple(config.input_size),  # type: ignore[arg-type]
         inference_peak=inference,
-        training_naive_peak=results[False][0],
-        training_efficient_peak=results[True][0],
-        training_naive_seconds=results[False][1],
-        training_efficient_seconds=results[True][1],
+        training_naive_peak=peaks[False],
+        training_efficient_peak=peaks[True],
+        training_naive_seconds=seconds[False],
+        training_efficient_seconds=seconds[True],
         repeats=repeats,
         notes=notes,
     )
