@@ -246,7 +246,7 @@ def _layer_lines(row: DenseLayerSummary, show: Sequence[str], latency: float | N
     if "macs" in show:
         lines.append(_compact(row.macs))
     if "latency" in show and latency is not None:
-        lines.append(f"{latency:.2g}ms")
+        lines.append(f"{latency:.2f}ms")
     return lines
 
 

@@ -168,17 +168,22 @@ def deck_bytes(trace: Trace, diagrams: Sequence[tuple[str, graphviz.Digraph]],
                figures: Sequence[tuple[str, go.Figure]], theme: str = "light") -> bytes:
     """A 16:9 deck: a title slide with the config and headline numbers, then one titled slide
     per diagram and per chart (rendered as PNG)."""
+
+    images = [(title, diagram_bytes(graph, "png", dpi=200)) for title, graph in diagrams]
+    chart_pngs = figures_bytes([fig for _, fig in figures], "png") if figures else []
+    images += [(title, png) for (title, _), png in zip(figures, chart_pngs, strict=True)]
+    return _deck(trace, images, theme)
+
+
+def _deck(trace: Trace, images: Sequence[tuple[str, bytes]], theme: str) -> bytes:
+    """The deck from already rendered PNGs (title, image)."""
     from pptx import Presentation
     from pptx.dml.color import RGBColor
     from pptx.util import Emu, Inches, Pt
 
     look = get_theme(theme)
-    images = [(title, diagram_bytes(graph, "png", dpi=200)) for title, graph in diagrams]
-    chart_pngs = figures_bytes([fig for _, fig in figures], "png") if figures else []
-    images += [(title, png) for (title, _), png in zip(figures, chart_pngs, strict=True)]
-
     deck = Presentation()
-    deck.slide_width, deck.slide_height = Inches(13.333), Inches(7.5)
+    deck.slide_width, deck.slide_height = Emu(12192000), Emu(6858000)  # 13.333 x 7.5 in
     background = None if look.background == "transparent" else look.background
     text_color = RGBColor.from_string(look.foreground.lstrip("#")[:6])
 
@@ -294,18 +299,26 @@ def export_all(trace: Trace, directory: str | os.PathLike[str],
     for stem, _, graph in views:
         for fmt in DIAGRAM_FORMATS:
             save(f"{stem}.{fmt}", diagram_bytes(graph, fmt))
-    for fmt in CHART_FORMATS:
-        rendered = figures_bytes([fig for _, _, fig in figures], fmt)
-        for (stem, _, _), data in zip(figures, rendered, strict=True):
+    # every chart image in one browser session; the deck reuses the PNGs
+    image_formats = [fmt for fmt in CHART_FORMATS if fmt != "html"]
+    jobs = [(fig, fmt) for fmt in image_formats for _, _, fig in figures]
+    rendered = iter(_render_batch(jobs, scale=2))
+    chart_pngs: list[tuple[str, bytes]] = []
+    for fmt in image_formats:
+        for (stem, title, _), data in zip(figures, rendered, strict=False):
             save(f"{stem}.{fmt}", data)
+            if fmt == "png":
+                chart_pngs.append((title, data))
+    for stem, _, fig in figures:
+        save(f"{stem}.html", _html(fig))
     frames = (("layers", tables.layer_table(trace)), ("stages", tables.stage_table(trace)),
               ("blocks", tables.block_table(trace)))
     for name, frame in frames:
         for fmt, suffix in (("csv", "csv"), ("markdown", "md"), ("latex", "tex")):
             save(f"table_{name}.{suffix}", tables.table_text(frame, fmt).encode("utf-8"))
-    deck = deck_bytes(trace, [(title, graph) for stem, title, graph in views if stem != "full"],
-                      [(title, fig) for _, title, fig in figures], theme)
-    save("deck.pptx", deck)
+    slides = [(title, diagram_bytes(graph, "png", dpi=200)) for stem, title, graph in views
+              if stem != "full"]
+    save("deck.pptx", _deck(trace, slides + chart_pngs, theme))
     return written
 
 
