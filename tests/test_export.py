@@ -51,7 +51,8 @@ def test_charts_render_in_one_browser(trace121: Trace) -> None:
     assert pdf.startswith(b"%PDF-")
     assert ET.fromstring(svg).tag == "{http://www.w3.org/2000/svg}svg"
     html = export.figure_bytes(figs[0], "html")
-    assert html.lower().startswith((b"<html", b"<!doctype html")) and b'src="https://cdn' not in html
+    assert html.lower().startswith((b"<html", b"<!doctype html"))
+    assert b'src="https://cdn' not in html
     assert b"Plotly.newPlot" in html  # self-contained: plotly.js is inlined
 
 
