@@ -433,7 +433,7 @@ def _overview_boxes(trace: Trace, options: DiagramOptions) -> list[_Box]:
                                     group[-1].output_shape)), title, tuple(group)))
         else:
             count = (f"{stage.layers} dense layers" if stage.kind == "block"
-                     else "BN-ReLU, 1×1 conv, 2×2 avg pool")
+                     else "BN-ReLU, 1×1 conv, avg pool")
             boxes.append(_Box(stage.name, stage.kind, (
                 stage.title, count, *numbers(ops, stage.in_channels, stage.out_channels,
                                              stage.output_shape)), stage.title, ops))
@@ -450,7 +450,10 @@ def overview_diagram(trace: Trace, options: DiagramOptions | None = None) -> gra
     title = (f"{trace.config.label}: {format_si(totals.params, 2)} params, "
              f"{format_si(totals.macs, 2)} MACs, depth {totals.depth}")
     graph = _graph("overview", theme, title)
-    width, height, gap_u, gap_v = 170.0, 18.0 * max(len(b.lines) for b in boxes) + 16, 34.0, 44.0
+    font = theme.font_size + 2
+    graph.attr("node", fontsize=str(font))
+    width = max(_node_width([line], font) for box in boxes for line in box.lines)
+    height, gap_u, gap_v = (font + 5.0) * max(len(b.lines) for b in boxes) + 16, 34.0, 44.0
     across_u = width if options.direction == "LR" else height
     across_v = height if options.direction == "LR" else width
     # pick the wrap length whose picture is closest to 16:9
@@ -568,7 +571,7 @@ def block_diagram(trace: Trace, block: int, options: DiagramOptions | None = Non
     box_w, box_h = (width, depth) if options.direction == "LR" else (depth, width)
 
     def role_fill(index: int) -> str | None:
-        if focus is None or index == focus:
+        if focus is None or index == focus or metric:  # a metric keeps its own fill
             return None
         if index < focus:
             return theme.input_fill
@@ -626,7 +629,7 @@ def _legend(graph: graphviz.Digraph, theme: Theme, frame: _Frame, colorizer: _Co
     """Below the line (LR) or beside it (TB): how to read nodes and link colours, and the
     metric scale when colouring."""
     font = theme.font_size + 3
-    half = len(text) * font * 0.3
+    half = len(text) * font * 0.27
     if frame.direction == "LR":
         center, spot = frame(u + half - 20, v), frame(u + 180, v - 50)
     else:
