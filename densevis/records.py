@@ -223,6 +223,18 @@ class Trace:
             )
         return tuple(rows)
 
+    def input_slices(self, block: int, position: int) -> tuple[tuple[int, int, int], ...]:
+        """(source, start, end) channel slices of dense layer ``position``'s input, in the
+        order its concatenation joined them (source 0 = block input)."""
+        concat = self.layer(f"features.denseblock{block}.denselayer{position}.concat")
+        widths = {0: self.block(block).k0}
+        widths.update({row.position: row.out_channels for row in self.dense_layers(block)})
+        slices, start = [], 0
+        for source in concat.sources:
+            slices.append((source, start, start + widths[source]))
+            start += widths[source]
+        return tuple(slices)
+
     # ------------------------------------------------------------------ serialisation
 
     def to_dict(self) -> dict[str, Any]:

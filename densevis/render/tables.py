@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 from densevis.errors import DenseVisError
@@ -85,3 +87,29 @@ def table_text(frame: pd.DataFrame, fmt: str) -> str:
     if fmt == "latex":
         return frame.to_latex(index=False, escape=True)
     raise DenseVisError(f"unknown table format {fmt!r}; use one of {', '.join(TABLE_FORMATS)}")
+
+
+def comparison_table(traces: Sequence[Trace],
+                     latency_ms: Sequence[float | None] | None = None) -> pd.DataFrame:
+    """Configs side by side: params, MACs, activation memory, final channels (and latency),
+    with each row's change against the first."""
+    rows = []
+    base = traces[0].totals if traces else None
+    for index, trace in enumerate(traces):
+        totals = trace.totals
+        row: dict[str, object] = {
+            "config": trace.model,
+            "k": trace.config.growth_rate,
+            "blocks": "-".join(str(n) for n in trace.config.block_config),
+            "params": totals.params,
+            "MACs": totals.macs,
+            "activation MiB": round(totals.activation_bytes / 2**20, 1),
+            "final channels": trace.layer("classifier").in_channels,
+        }
+        if base is not None and base.params:
+            row["params vs first"] = f"{totals.params / base.params:.2f}x"
+            row["MACs vs first"] = f"{totals.macs / base.macs:.2f}x" if base.macs else ""
+        if latency_ms is not None:
+            row["latency ms"] = latency_ms[index]
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,33 @@
+"""Channels: the k0 + k(l-1) sawtooth across the network, for this config and others."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages.state import current, require_trace, trace_of
+from app_pages.widgets import show_figure
+from densevis.config import PRESETS
+from densevis.render.charts import channel_growth_chart
+
+GROWTH_RATES = (12, 24, 32, 48)
+
+
+def render() -> None:
+    trace = require_trace()
+    if trace is None:
+        return
+    state = current()
+    st.title("Channel growth")
+    st.caption("Input channels of every dense layer: each layer adds k, each transition "
+               "compresses by θ.")
+    left, right = st.columns(2)
+    rates = left.multiselect("Overlay growth rates (same blocks)", GROWTH_RATES,
+                             default=[k for k in GROWTH_RATES if k != trace.config.growth_rate],
+                             key="channels_rates")
+    presets = right.multiselect("Overlay presets", list(PRESETS), key="channels_presets")
+    traces = [trace]
+    with st.spinner("Tracing the other configs…"):
+        traces += [trace_of(trace.config.replace(growth_rate=k), state.device) for k in rates
+                   if k != trace.config.growth_rate]
+        traces += [trace_of(PRESETS[name], state.device) for name in presets]
+    show_figure(channel_growth_chart(traces, theme=state.theme), key="channels_chart")

@@ -1,0 +1,47 @@
+"""Compare: 2-4 configs side by side, overlaid charts, and a growth-rate sweep."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages.state import current, latency_for, require_trace, trace_of
+from app_pages.widgets import show_figure
+from densevis.config import PRESETS, DenseNetConfig
+from densevis.render.charts import channel_growth_chart, growth_rate_chart
+from densevis.render.tables import comparison_table
+
+DEFAULT_RATES = (12, 24, 32, 48)
+SWEEP = (4, 8, 12, 16, 24, 32, 40, 48, 64)
+
+
+def render() -> None:
+    trace = require_trace()
+    if trace is None:
+        return
+    state = current()
+    st.title("Compare")
+    blocks = "-".join(str(n) for n in trace.config.block_config)
+    st.caption(f"Growth rates on the current block config ({blocks}) and any presets; "
+               "2 to 4 in all.")
+    left, right = st.columns(2)
+    rates = left.multiselect("Growth rates", SWEEP + (128,), default=list(DEFAULT_RATES),
+                             key="compare_rates")
+    presets = right.multiselect("Presets", list(PRESETS), key="compare_presets")
+    configs: list[DenseNetConfig] = [trace.config.replace(growth_rate=k) for k in rates]
+    configs += [PRESETS[name] for name in presets]
+    if not 2 <= len(configs) <= 4:
+        st.error(f"Pick 2 to 4 configs to compare (now {len(configs)}).")
+        return
+    with st.spinner("Tracing the configs…"):
+        traces = [trace_of(config, state.device) for config in configs]
+    latencies = [latency_for(config) for config in configs]
+    measured = None
+    if any(latencies):
+        measured = [sum(values.values()) if values else None for values in latencies]
+    st.dataframe(comparison_table(traces, measured), hide_index=True, width="stretch")
+    show_figure(growth_rate_chart(traces, theme=state.theme), key="compare_growth")
+    show_figure(channel_growth_chart(traces, theme=state.theme), key="compare_channels")
+    st.subheader("Growth-rate sweep")
+    with st.spinner("Tracing the sweep…"):
+        sweep = [trace_of(trace.config.replace(growth_rate=k), state.device) for k in SWEEP]
+    show_figure(growth_rate_chart(sweep, theme=state.theme), key="compare_sweep")

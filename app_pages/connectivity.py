@@ -1,0 +1,41 @@
+"""Connectivity: the link matrix and channel composition of a block, and the channel slices
+a chosen layer reads from each earlier layer."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app_pages.state import current, require_trace
+from app_pages.widgets import show_figure
+from densevis.render.charts import channel_composition_chart, connectivity_chart
+
+
+def render() -> None:
+    trace = require_trace()
+    if trace is None:
+        return
+    state = current()
+    st.title("Connectivity")
+    left, right = st.columns([1, 3])
+    block = left.selectbox("Block", [b.index for b in trace.blocks], key="connect_block")
+    value = right.radio("Cell value", ["present", "channels"], horizontal=True,
+                        key="connect_value",
+                        format_func={"present": "link present",
+                                     "channels": "channels carried"}.get)
+    info = trace.block(block)
+    st.caption(f"Block {block}: L = {info.layers} layers, {info.links} links into layers "
+               f"(L(L+1)/2) plus {info.output_links} into the block output; "
+               f"k0 = {info.k0}, k = {info.growth_rate}.")
+    show_figure(connectivity_chart(trace, block, value=value, theme=state.theme),
+                key="connect_matrix")
+    show_figure(channel_composition_chart(trace, block, theme=state.theme),
+                key="connect_composition")
+    st.subheader("Where a layer's input channels come from")
+    if st.session_state.get("connect_layer", 1) > info.layers:
+        st.session_state["connect_layer"] = info.layers
+    layer = st.select_slider("Layer", list(range(1, info.layers + 1)), key="connect_layer")
+    rows = [{"source": "x0 (block input)" if source == 0 else f"H{source}",
+             "channels": end - start, "slice": f"{start}:{end}"}
+            for source, start, end in trace.input_slices(block, layer)]
+    st.dataframe(pd.DataFrame(rows), hide_index=True)

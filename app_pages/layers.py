@@ -1,0 +1,42 @@
+"""Layers: the per-layer table, sortable and filterable, with a CSV download."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages.state import latency_for, require_trace
+from densevis.render.tables import layer_table, table_text
+
+
+def render() -> None:
+    trace = require_trace()
+    if trace is None:
+        return
+    st.title("Layers")
+    latency = latency_for(trace.config)
+    frame = layer_table(trace, latency_ms=latency)
+    blocks = ["stem / transitions / head", *[f"block {b.index}" for b in trace.blocks]]
+    kinds = sorted(frame["kind"].unique())
+    left, middle, right = st.columns([2, 2, 3])
+    chosen_blocks = left.multiselect("Blocks", blocks, default=blocks, key="layers_blocks")
+    chosen_kinds = middle.multiselect("Kinds", kinds, default=kinds, key="layers_kinds")
+    text = right.text_input("Filter by name", key="layers_filter",
+                            placeholder="e.g. denseblock3.denselayer5 or conv2")
+    wanted = {None if name.startswith("stem") else int(name.split()[1])
+              for name in chosen_blocks}
+    block_of = [layer.block for layer in trace.layers]
+    mask = [b in wanted for b in block_of]
+    shown = frame[mask]
+    shown = shown[shown["kind"].isin(chosen_kinds)]
+    if text:
+        shown = shown[shown["layer"].str.contains(text.strip(), case=False, regex=False)]
+    st.caption(f"{len(shown)} of {len(frame)} ops · click a column header to sort")
+    st.dataframe(shown, hide_index=True, width="stretch", height=560,
+                 column_config={"params": st.column_config.NumberColumn(format="localized"),
+                                "MACs": st.column_config.NumberColumn(format="localized"),
+                                "FLOPs": st.column_config.NumberColumn(format="localized"),
+                                "activation bytes": st.column_config.NumberColumn(
+                                    format="localized")})
+    st.download_button("Download CSV", table_text(shown, "csv"),
+                       file_name=f"{trace.model.replace(' ', '_')}-layers.csv", mime="text/csv",
+                       key="layers_csv")

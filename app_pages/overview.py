@@ -1,0 +1,60 @@
+"""Overview: headline numbers, the paper's Table 1 from the trace, the overview diagram, and
+the design card's facts checked against the current config."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages.state import current, require_trace
+from app_pages.widgets import render_diagram, show_svg
+from densevis.facts import check_facts
+from densevis.render.tables import stage_table
+from densevis.units import format_bytes, format_count, format_si
+
+
+def render() -> None:
+    trace = require_trace()
+    if trace is None:
+        return
+    state = current()
+    config = trace.config
+    st.title(f"{trace.model}")
+    st.caption(
+        f"growth rate k = {config.growth_rate} · blocks {config.block_config} · "
+        f"{config.num_init_features} initial features · bn_size {config.bn_size} · "
+        f"θ = {config.compression:g} · input {config.in_channels}×{config.input_size[0]}×"
+        f"{config.input_size[1]} · {config.num_classes} classes · traced on {trace.device}"
+    )
+    totals = trace.totals
+    columns = st.columns(5)
+    columns[0].metric("Parameters", format_count(totals.params))
+    columns[1].metric("MACs", format_si(totals.macs),
+                      help="Multiply-accumulates of convolutions and the linear layer "
+                           "(torchvision's published 'GFLOPS' convention).")
+    columns[2].metric("FLOPs", format_si(totals.flops),
+                      help="torch.utils.flop_counter convention: 2 FLOPs per MAC; "
+                           "BN, ReLU and pooling not counted.")
+    columns[3].metric("Activation memory", format_bytes(totals.activation_bytes),
+                      help="Bytes of every new tensor in one forward pass at batch 1 "
+                           "(float32; in-place ReLUs allocate nothing).")
+    columns[4].metric("Depth", f"{totals.depth} layers",
+                      help="Weighted layers: convolutions plus the classifier.")
+
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader("Architecture (the paper's Table 1, from the trace)")
+        st.dataframe(stage_table(trace), hide_index=True, width="stretch")
+    with right:
+        st.subheader("Facts, checked")
+        for fact in check_facts(trace):
+            mark = "✅" if fact.holds else "⚠️"
+            st.markdown(f"{mark} **{fact.statement}**  \n"
+                        f"<small>measured: {fact.measured}</small>", unsafe_allow_html=True)
+    st.subheader("Overview diagram")
+    direction = st.radio("Direction", ["LR", "TB"], horizontal=True, key="overview_direction",
+                         format_func={"LR": "left → right", "TB": "top → bottom"}.get)
+    svg = render_diagram(config, state.device, "overview", direction=direction,
+                         theme=state.theme)
+    if svg is not None:
+        show_svg(svg, height=340 if direction == "LR" else 640, theme=state.theme,
+                 alt="overview diagram")

@@ -1,0 +1,214 @@
+"""What every page shares: the sidebar controls, the URL query parameters that mirror them,
+and cached traces. Pages call ``current()`` and read records; they compute nothing else."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from densevis.config import (
+    DEFAULT_PRESET,
+    PRESETS,
+    DenseNetConfig,
+    check_memory,
+    get_config,
+    parse_blocks,
+    parse_input_size,
+)
+from densevis.errors import DenseVisError
+from densevis.records import Trace
+
+THEMES = ("light", "dark", "transparent", "print")
+CUSTOM = "custom"
+
+# session key -> (query parameter, parse from text, format as text)
+_FIELDS: dict[str, tuple[str, Any, Any]] = {
+    "preset": ("model", str, str),
+    "growth_rate": ("k", int, str),
+    "blocks": ("blocks", str, str),
+    "init_features": ("init", int, str),
+    "bn_size": ("bn", int, str),
+    "compression": ("theta", float, lambda v: f"{v:g}"),
+    "input_size": ("size", str, str),
+    "num_classes": ("classes", int, str),
+    "device": ("device", str, str),
+    "theme": ("theme", str, str),
+}
+
+
+@dataclass(frozen=True)
+class Current:
+    """The sidebar's state after validation: config is None when the input was refused."""
+
+    config: DenseNetConfig | None
+    device: str
+    theme: str
+    error: str | None
+
+
+def _preset_fields(name: str) -> dict[str, Any]:
+    config = PRESETS[name]
+    return {
+        "growth_rate": config.growth_rate,
+        "blocks": ",".join(str(n) for n in config.block_config),
+        "init_features": config.num_init_features,
+        "bn_size": config.bn_size,
+        "compression": float(config.compression),
+        "input_size": "x".join(str(v) for v in config.input_size)
+        if config.input_size[0] != config.input_size[1] else str(config.input_size[0]),
+        "num_classes": config.num_classes,
+    }
+
+
+@st.cache_resource(show_spinner=False)
+def devices() -> list[str]:
+    from densevis.devices import available_devices
+
+    return available_devices()
+
+
+def initialise() -> None:
+    """First run of a session: defaults, then whatever the URL says."""
+    if st.session_state.get("_initialised"):
+        return
+    state = st.session_state
+    state["preset"] = DEFAULT_PRESET
+    state.update(_preset_fields(DEFAULT_PRESET))
+    state["device"] = "cpu"
+    state["theme"] = "light"
+    params = st.query_params
+    preset = params.get("model")
+    if preset in PRESETS:
+        state["preset"] = preset
+        state.update(_preset_fields(preset))
+    for key, (name, parse, _) in _FIELDS.items():
+        if key == "preset" or name not in params:
+            continue
+        # a mangled URL value keeps the default; the sidebar shows what is used
+        with contextlib.suppress(ValueError):
+            state[key] = parse(params[name])
+    state["growth_rate"] = min(max(int(state["growth_rate"]), 1), 128)
+    if state["device"] not in devices():
+        state["device"] = "cpu"
+    if state["theme"] not in THEMES:
+        state["theme"] = "light"
+    state["_initialised"] = True
+
+
+def _on_preset_change() -> None:
+    name = st.session_state["preset"]
+    if name in PRESETS:
+        st.session_state.update(_preset_fields(name))
+
+
+def _config_from_state() -> DenseNetConfig:
+    state = st.session_state
+    preset = state["preset"] if state["preset"] in PRESETS else DEFAULT_PRESET
+    base = get_config(preset)
+    fields = {
+        "growth_rate": int(state["growth_rate"]),
+        "block_config": parse_blocks(state["blocks"]),
+        "num_init_features": int(state["init_features"]),
+        "bn_size": int(state["bn_size"]),
+        "compression": float(state["compression"]),
+        "input_size": parse_input_size(state["input_size"]),
+        "num_classes": int(state["num_classes"]),
+    }
+    changed = {key: value for key, value in fields.items() if getattr(base, key) != value}
+    config = base.replace(**changed) if changed else base
+    check_memory(config)
+    return config
+
+
+def sidebar() -> Current:
+    """Draw the sidebar controls and return the validated state (call once per run)."""
+    initialise()
+    bar = st.sidebar
+    bar.selectbox("Model", [*PRESETS, CUSTOM], key="preset", on_change=_on_preset_change,
+                  help="A preset fills the fields below; change any field for a custom net.")
+    bar.slider("Growth rate k", 1, 128, key="growth_rate",
+               help="Channels each dense layer adds.")
+    bar.text_input("Block config", key="blocks", help="Dense layers per block, e.g. 6,12,24,16")
+    error: str | None = None
+    with bar.expander("More settings"):
+        st.number_input("Initial features", min_value=1, max_value=4096, key="init_features")
+        st.number_input("Bottleneck width bn_size (0 = none)", min_value=0, max_value=64,
+                        key="bn_size")
+        st.number_input("Compression θ", min_value=0.0, max_value=2.0, step=0.05,
+                        key="compression", help="In (0, 1]; 0.5 halves channels at transitions.")
+        st.text_input("Input size", key="input_size", help="224 or HxW, e.g. 224x192")
+        st.number_input("Classes", min_value=1, max_value=100_000, key="num_classes")
+    bar.selectbox("Device", devices(), key="device",
+                  help="Where models are built and timed; cuda and mps appear when present.")
+    bar.selectbox("Theme", THEMES, key="theme", help="Diagrams, charts and exports.")
+    try:
+        config = _config_from_state()
+    except DenseVisError as problem:
+        config, error = None, str(problem)
+        bar.error(error)
+    _write_query_params()
+    return Current(config=config, device=st.session_state["device"],
+                   theme=st.session_state["theme"], error=error)
+
+
+def _write_query_params() -> None:
+    state = st.session_state
+    params = {name: fmt(state[key]) for key, (name, _, fmt) in _FIELDS.items()}
+    page = state.get("_page")
+    if page:
+        params["page"] = page
+    if dict(st.query_params) != params:
+        st.query_params.from_dict(params)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _trace_cached(config_json: str, device: str) -> Trace:
+    import json
+
+    from densevis.tracer import trace
+
+    return trace(DenseNetConfig.from_dict(json.loads(config_json)), device=device)
+
+
+def config_key(config: DenseNetConfig) -> str:
+    """A stable text key for a config (cache keys, session storage)."""
+    import json
+
+    return json.dumps(config.to_dict(), sort_keys=True)
+
+
+def trace_of(config: DenseNetConfig, device: str = "cpu") -> Trace:
+    """The trace of a config, cached per config and device (records are immutable)."""
+    return _trace_cached(config_key(config), device)
+
+
+def latency_for(config: DenseNetConfig) -> dict[str, float] | None:
+    """Per-op median latency (ms) measured in this session for this config, if any."""
+    profile = st.session_state.get("profiles", {}).get(config_key(config))
+    return profile.latency_ms() if profile is not None else None
+
+
+def store_profile(config: DenseNetConfig, profile: Any) -> None:
+    st.session_state.setdefault("profiles", {})[config_key(config)] = profile
+
+
+def current() -> Current:
+    """The state the sidebar produced in this run."""
+    return st.session_state["_current"]
+
+
+def require_trace() -> Trace | None:
+    """The current trace, or None after telling the user why there is none."""
+    state = current()
+    if state.config is None:
+        st.warning(f"Fix the model settings in the sidebar to see this page: {state.error}")
+        return None
+    with st.spinner(f"Tracing {state.config.label}…"):
+        try:
+            return trace_of(state.config, state.device)
+        except DenseVisError as problem:
+            st.error(str(problem))
+            return None

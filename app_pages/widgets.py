@@ -1,0 +1,91 @@
+"""Small display helpers shared by the pages: SVG with pan and zoom, cached renders."""
+
+from __future__ import annotations
+
+import base64
+
+import plotly.graph_objects as go
+import streamlit as st
+import streamlit.components.v1 as components
+
+from app_pages.state import config_key, trace_of
+from densevis.config import DenseNetConfig
+from densevis.errors import DenseVisError
+
+_PAN_ZOOM = """
+<div id="box" style="width:100%;height:{height}px;overflow:hidden;border:1px solid #8884;
+ border-radius:6px;background:{background};cursor:grab;position:relative">
+ <img id="svg" src="data:image/svg+xml;base64,{data}" alt="{alt}"
+  style="transform-origin:0 0;user-select:none;-webkit-user-drag:none;max-width:none">
+ <div style="position:absolute;right:8px;top:6px;font:12px sans-serif;opacity:.7">
+  scroll to zoom · drag to pan · double-click to fit</div>
+</div>
+<script>
+const box = document.getElementById('box'), img = document.getElementById('svg');
+let scale = 1, x = 0, y = 0, drag = null;
+function apply() {{ img.style.transform = `translate(${{x}}px,${{y}}px) scale(${{scale}})`; }}
+function fit() {{
+  const w = img.naturalWidth || img.width, h = img.naturalHeight || img.height;
+  scale = Math.min(box.clientWidth / w, box.clientHeight / h, 1.5);
+  x = (box.clientWidth - w * scale) / 2; y = (box.clientHeight - h * scale) / 2; apply();
+}}
+img.onload = fit; if (img.complete) fit();
+box.addEventListener('wheel', e => {{
+  e.preventDefault();
+  const r = box.getBoundingClientRect(), px = e.clientX - r.left, py = e.clientY - r.top;
+  const f = Math.exp(-e.deltaY * 0.0015);
+  x = px - (px - x) * f; y = py - (py - y) * f; scale *= f; apply();
+}}, {{passive: false}});
+box.addEventListener('mousedown', e => {{ drag = [e.clientX - x, e.clientY - y];
+  box.style.cursor = 'grabbing'; }});
+window.addEventListener('mouseup', () => {{ drag = null; box.style.cursor = 'grab'; }});
+window.addEventListener('mousemove', e => {{ if (drag) {{ x = e.clientX - drag[0];
+  y = e.clientY - drag[1]; apply(); }} }});
+box.addEventListener('dblclick', fit);
+</script>
+"""
+
+BACKGROUNDS = {"light": "#ffffff", "dark": "#1e1e24", "transparent": "#ffffff",
+               "print": "#ffffff"}
+
+
+def show_svg(svg: bytes, height: int = 520, theme: str = "light", alt: str = "diagram") -> None:
+    """An SVG in a pan-and-zoom frame (the drawing itself stays vector)."""
+    html = _PAN_ZOOM.format(height=height, data=base64.b64encode(svg).decode("ascii"),
+                            background=BACKGROUNDS.get(theme, "#ffffff"), alt=alt)
+    components.html(html, height=height + 8)
+
+
+def show_figure(figure: go.Figure, key: str | None = None) -> None:
+    st.plotly_chart(figure, width="stretch", key=key, theme=None)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def diagram_svg(config_json: str, device: str, view: str, block: int, layer: int,
+                options_json: str) -> bytes:
+    """Render a diagram view to SVG, cached per config and options."""
+    import json
+
+    from densevis.render.diagrams import DiagramOptions, diagram
+    from densevis.render.export import diagram_bytes
+
+    config = DenseNetConfig.from_dict(json.loads(config_json))
+    values = json.loads(options_json)
+    if "show" in values:
+        values["show"] = tuple(values["show"])
+    options = DiagramOptions(**values)
+    graph = diagram(trace_of(config, device), view, block=block, layer=layer, options=options)
+    return diagram_bytes(graph, "svg")
+
+
+def render_diagram(config: DenseNetConfig, device: str, view: str, block: int = 1,
+                   layer: int = 1, **options: object) -> bytes | None:
+    """SVG bytes of a view, or None after showing why not."""
+    import json
+
+    try:
+        return diagram_svg(config_key(config), device, view, block, layer,
+                           json.dumps(options, sort_keys=True))
+    except DenseVisError as problem:
+        st.error(str(problem))
+        return None

@@ -1,0 +1,97 @@
+"""App speed, as a person sees it in Debian's chromium.
+
+Prints: cold start (server launch to the Overview page fully drawn: parameter count and
+overview diagram), a growth-rate change to an unseen config, and back to a seen one.
+Targets: cold start < 5 s, unseen < 1.5 s, seen < 0.3 s.
+
+    .venv/bin/python benchmarks/bench_app.py
+"""
+
+from __future__ import annotations
+
+import pathlib
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage"]
+METRIC = '[data-testid="stMetricValue"]'
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _params(page) -> str:  # noqa: ANN001 - playwright page
+    return page.locator(METRIC).first.inner_text().strip()
+
+
+def _wait_params_change(page, old: str) -> str:  # noqa: ANN001
+    page.wait_for_function(
+        f"""() => {{ const e = document.querySelector('{METRIC}');
+                   return e && e.innerText.trim() !== '{old}'
+                     && !document.querySelector('[data-testid="stStatusWidget"]'); }}""",
+        polling=10)
+    return _params(page)
+
+
+def main() -> int:
+    from playwright.sync_api import sync_playwright
+
+    port = _port()
+    url = f"http://127.0.0.1:{port}"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                             args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.set_default_timeout(60_000)
+        start = time.perf_counter()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+             "--server.headless", "true", "--server.port", str(port),
+             "--server.address", "127.0.0.1"],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            while True:
+                try:
+                    urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            served = time.perf_counter() - start
+            page.goto(url)
+            page.get_by_text("7,978,856").first.wait_for()
+            page.frame_locator("iframe").first.locator("img#svg").wait_for()
+            cold = time.perf_counter() - start
+            slider = page.locator('[data-testid="stSidebar"] [role="slider"]').first
+            slider.focus()
+            times = {}
+            for label, key in (("unseen config (k 32 -> 31)", "ArrowLeft"),
+                               ("seen config (k 31 -> 32)", "ArrowRight"),
+                               ("seen config (k 32 -> 31)", "ArrowLeft")):
+                before = _params(page)
+                began = time.perf_counter()
+                page.keyboard.press(key)
+                after = _wait_params_change(page, before)
+                times[label] = (time.perf_counter() - began, before, after)
+        finally:
+            server.terminate()
+            browser.close()
+    print("densevis app speed (Debian chromium, headless, this machine)")
+    print(f"  server healthy after           {served:6.2f} s")
+    print(f"  cold start to Overview drawn   {cold:6.2f} s   (target < 5 s)")
+    for label, (seconds, before, after) in times.items():
+        target = "1.5" if "unseen" in label else "0.3"
+        print(f"  {label:30s} {seconds:6.2f} s   (target < {target} s; {before} -> {after})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The Streamlit app through streamlit.testing: every page renders without an exception,
+controls change the numbers shown, bad input shows an error, and the URL restores a config."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import densevis
+from densevis.config import get_config
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+PAGES = {"overview": "densenet121", "diagram": "Diagram", "connectivity": "Connectivity",
+         "channels": "Channel growth", "layers": "Layers", "compare": "Compare",
+         "latency": "Latency", "weights": "Weights and feature reuse", "export": "Export"}
+TIMEOUT = 120
+
+
+def _run(query: dict[str, str] | None = None) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in (query or {}).items():
+        app.query_params[key] = value
+    return app.run()
+
+
+def _metric(app: AppTest, label: str) -> str:
+    for metric in app.metric:
+        if metric.label == label:
+            return metric.value
+    raise AssertionError(f"no metric {label!r}: {[m.label for m in app.metric]}")
+
+
+def _no_errors(app: AppTest) -> None:
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+
+
+def test_opens_on_densenet121_overview() -> None:
+    app = _run()
+    _no_errors(app)
+    assert app.title[0].value == "densenet121"
+    assert _metric(app, "Parameters") == "7,978,856"
+    assert _metric(app, "MACs") == "2.834 G"
+    facts = " ".join(m.value for m in app.markdown)
+    assert "✅ **1 7×7 conv, 58 3×3, 61 1×1, 4 average pools, 1 FC; 120 convolutions**" in facts
+    assert "⚠️" not in facts
+    assert app.query_params["model"] == "densenet121"
+
+
+@pytest.mark.parametrize("page", list(PAGES)[1:])
+def test_every_page_renders(page: str) -> None:
+    app = _run({"page": page})
+    _no_errors(app)
+    assert app.title[0].value == PAGES[page]
+    assert app.query_params["page"] == page
+
+
+def test_growth_rate_and_preset_change_the_parameter_count() -> None:
+    app = _run()
+    app.sidebar.slider(key="growth_rate").set_value(12).run()
+    _no_errors(app)
+    assert _metric(app, "Parameters") == "1,448,376"
+    assert app.query_params["k"] == "12"
+    app.sidebar.selectbox(key="preset").set_value("densenet169").run()
+    assert _metric(app, "Parameters") == "14,149,480"
+    assert app.sidebar.slider(key="growth_rate").value == 32
+
+
+def test_invalid_values_show_an_error_and_no_exception() -> None:
+    app = _run()
+    app.sidebar.text_input(key="blocks").set_value("6,x,24").run()
+    assert not app.exception
+    assert "block config must be whole numbers" in app.sidebar.error[0].value
+    app.sidebar.text_input(key="blocks").set_value("6,12,24,16").run()
+    app.sidebar.number_input(key="compression").set_value(0.0).run()
+    assert not app.exception
+    assert "compression must be in (0, 1]" in app.sidebar.error[0].value
+    app.sidebar.number_input(key="compression").set_value(0.5).run()
+    app.sidebar.slider(key="growth_rate").set_value(128).run()
+    app.sidebar.text_input(key="blocks").set_value("200,200,200,200").run()
+    assert not app.exception
+    assert "this config needs about" in app.sidebar.error[0].value
+
+
+def test_query_parameters_restore_a_config() -> None:
+    app = _run({"model": "densenet121", "k": "24", "blocks": "6,12,32,32", "theta": "0.5"})
+    _no_errors(app)
+    assert app.sidebar.slider(key="growth_rate").value == 24
+    assert app.sidebar.text_input(key="blocks").value == "6,12,32,32"
+    config = get_config("densenet121", growth_rate=24, block_config=(6, 12, 32, 32))
+    assert _metric(app, "Parameters") == f"{densevis.trace(config).totals.params:,}"

@@ -1,0 +1,137 @@
+"""End to end: `streamlit run app.py` on a free loopback port, driven in Debian's chromium
+by Playwright. Checks the diagram and a chart are drawn, moves the growth-rate slider, clicks
+a download, and saves screenshots to tests/artifacts/."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage"]
+
+pytestmark = pytest.mark.browser
+
+if not os.path.exists(CHROMIUM) and not os.environ.get("CI"):
+    pytest.skip("Debian's chromium is not installed (scripts/setup.sh installs it)",
+                allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+         "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                if reply.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        raise AssertionError("streamlit did not start: " + process.stdout.read().decode()[-2000:])
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def _shot(page: object, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def _params_metric(page: object) -> str:
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="Parameters")  # type: ignore[attr-defined]
+    return metric.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def test_app_end_to_end(server: str, browser: object, tmp_path: pathlib.Path) -> None:
+    context = browser.new_context(viewport={"width": 1600, "height": 1000},  # type: ignore[attr-defined]
+                                  accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    page.goto(server)
+    page.get_by_text("7,978,856").first.wait_for()
+    assert _params_metric(page) == "7,978,856"
+
+    # The overview diagram: an SVG drawn inside the pan/zoom frame.
+    frame = page.frame_locator('iframe[title="st.iframe"], iframe').first
+    image = frame.locator("img#svg")
+    image.wait_for()
+    assert image.get_attribute("src").startswith("data:image/svg+xml;base64,")
+    assert image.evaluate("img => img.naturalWidth") > 100
+    _shot(page, "overview")
+
+    # Move the growth-rate slider: k 32 -> 31 changes the parameter count.
+    slider = page.locator('[data-testid="stSidebar"] [role="slider"]').first
+    slider.focus()
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
+                 .some(e => e.innerText.trim() !== '7,978,856'
+                            && /^[0-9,]+$/.test(e.innerText.trim()))""")
+    changed = _params_metric(page)
+    assert re.fullmatch(r"[0-9,]+", changed) and changed != "7,978,856"
+    assert "k=31" in page.url
+
+    # A plotly chart on the Channels page.
+    page.goto(f"{server}/?page=channels")
+    page.locator(".js-plotly-plot .main-svg").first.wait_for()
+    assert page.locator(".js-plotly-plot").count() >= 1
+    _shot(page, "channels")
+
+    # Download the layer table as CSV and check the file.
+    page.goto(f"{server}/?page=layers")
+    button = page.get_by_role("button", name="Download CSV")
+    button.wait_for()
+    _shot(page, "layers")
+    with page.expect_download() as caught:
+        button.click()
+    target = tmp_path / "layers.csv"
+    caught.value.save_as(target)
+    lines = target.read_text().splitlines()
+    assert lines[0].startswith("#,layer,kind,block")
+    assert len(lines) == 431  # header + 430 ops of densenet121
+    context.close()
+    for name in ("overview", "channels", "layers"):
+        assert (ARTIFACTS / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
