@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.state import current, latency_for, require_trace, trace_of
-from app_pages.widgets import show_figure
+from app_pages.widgets import NUMBER_COLUMNS, show_figure
 from densevis.config import PRESETS, DenseNetConfig
 from densevis.render.charts import channel_growth_chart, growth_rate_chart
 from densevis.render.tables import comparison_table
@@ -38,7 +38,8 @@ def render() -> None:
     measured = None
     if any(latencies):
         measured = [sum(values.values()) if values else None for values in latencies]
-    st.dataframe(comparison_table(traces, measured), hide_index=True, width="stretch")
+    st.dataframe(comparison_table(traces, measured), hide_index=True, width="stretch",
+                 column_config=NUMBER_COLUMNS)
     show_figure(growth_rate_chart(traces, theme=state.theme), key="compare_growth")
     show_figure(channel_growth_chart(traces, theme=state.theme), key="compare_channels")
     st.subheader("Growth-rate sweep")

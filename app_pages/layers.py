@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.state import latency_for, require_trace
+from app_pages.widgets import NUMBER_COLUMNS
 from densevis.render.tables import layer_table, table_text
 
 
@@ -32,11 +33,7 @@ def render() -> None:
         shown = shown[shown["layer"].str.contains(text.strip(), case=False, regex=False)]
     st.caption(f"{len(shown)} of {len(frame)} ops · click a column header to sort")
     st.dataframe(shown, hide_index=True, width="stretch", height=560,
-                 column_config={"params": st.column_config.NumberColumn(format="localized"),
-                                "MACs": st.column_config.NumberColumn(format="localized"),
-                                "FLOPs": st.column_config.NumberColumn(format="localized"),
-                                "activation bytes": st.column_config.NumberColumn(
-                                    format="localized")})
+                 column_config=NUMBER_COLUMNS)
     st.download_button("Download CSV", table_text(shown, "csv"),
                        file_name=f"{trace.model.replace(' ', '_')}-layers.csv", mime="text/csv",
                        key="layers_csv")

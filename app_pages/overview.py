@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.state import current, require_trace
-from app_pages.widgets import render_diagram, show_svg
+from app_pages.widgets import NUMBER_COLUMNS, render_diagram, show_svg
 from densevis.facts import check_facts
 from densevis.render.tables import stage_table
 from densevis.units import format_bytes, format_count, format_si
@@ -43,11 +43,13 @@ def render() -> None:
     left, right = st.columns([3, 2])
     with left:
         st.subheader("Architecture (the paper's Table 1, from the trace)")
-        st.dataframe(stage_table(trace), hide_index=True, width="stretch")
+        st.dataframe(stage_table(trace), hide_index=True, width="stretch",
+                     column_config=NUMBER_COLUMNS)
     with right:
         st.subheader("Facts, checked")
         for fact in check_facts(trace):
-            mark = "✅" if fact.holds else "⚠️"
+            mark = ":green[:material/check_circle:]" if fact.holds else \
+                ":orange[:material/error:]"
             st.markdown(f"{mark} **{fact.statement}**  \n"
                         f"<small>measured: {fact.measured}</small>", unsafe_allow_html=True)
     st.subheader("Overview diagram")
@@ -56,5 +58,5 @@ def render() -> None:
     svg = render_diagram(config, state.device, "overview", direction=direction,
                          theme=state.theme)
     if svg is not None:
-        show_svg(svg, height=340 if direction == "LR" else 640, theme=state.theme,
+        show_svg(svg, height=420 if direction == "LR" else 720, theme=state.theme,
                  alt="overview diagram")

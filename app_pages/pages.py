@@ -17,15 +17,15 @@ from app_pages import (
 )
 
 _PAGES = (
-    (overview.render, "Overview", "overview", "🏠"),
-    (diagram.render, "Diagram", "diagram", "🗺️"),
-    (connectivity.render, "Connectivity", "connectivity", "🔗"),
-    (channels.render, "Channels", "channels", "📈"),
-    (layers.render, "Layers", "layers", "📋"),
-    (compare.render, "Compare", "compare", "⚖️"),
-    (latency.render, "Latency", "latency", "⏱️"),
-    (weights.render, "Weights", "weights", "🏋️"),
-    (export.render, "Export", "export", "📦"),
+    (overview.render, "Overview", "overview", ":material/home:"),
+    (diagram.render, "Diagram", "diagram", ":material/account_tree:"),
+    (connectivity.render, "Connectivity", "connectivity", ":material/grid_on:"),
+    (channels.render, "Channels", "channels", ":material/show_chart:"),
+    (layers.render, "Layers", "layers", ":material/table_rows:"),
+    (compare.render, "Compare", "compare", ":material/compare_arrows:"),
+    (latency.render, "Latency", "latency", ":material/timer:"),
+    (weights.render, "Weights", "weights", ":material/fitness_center:"),
+    (export.render, "Export", "export", ":material/download:"),
 )
 
 

@@ -45,6 +45,10 @@ box.addEventListener('dblclick', fit);
 </script>
 """
 
+# Large integer columns with thousands separators in every table.
+NUMBER_COLUMNS = {name: st.column_config.NumberColumn(format="localized")
+                  for name in ("params", "MACs", "FLOPs", "activation bytes")}
+
 BACKGROUNDS = {"light": "#ffffff", "dark": "#1e1e24", "transparent": "#ffffff",
                "print": "#ffffff"}
 

@@ -70,7 +70,7 @@ def main() -> int:
             page.get_by_text("7,978,856").first.wait_for()
             page.frame_locator("iframe").first.locator("img#svg").wait_for()
             cold = time.perf_counter() - start
-            slider = page.locator('[data-testid="stSidebar"] [role="slider"]').first
+            slider = page.locator('[data-testid="stSidebar"] input[type="range"]').first
             slider.focus()
             times = {}
             for label, key in (("unseen config (k 32 -> 31)", "ArrowLeft"),

@@ -45,8 +45,10 @@ def test_opens_on_densenet121_overview() -> None:
     assert _metric(app, "Parameters") == "7,978,856"
     assert _metric(app, "MACs") == "2.834 G"
     facts = " ".join(m.value for m in app.markdown)
-    assert "✅ **1 7×7 conv, 58 3×3, 61 1×1, 4 average pools, 1 FC; 120 convolutions**" in facts
-    assert "⚠️" not in facts
+    assert (":green[:material/check_circle:] **1 7×7 conv, 58 3×3, 61 1×1, 4 average pools, "
+            "1 FC; 120 convolutions**") in facts
+    assert facts.count(":green[:material/check_circle:]") == 4
+    assert ":material/error:" not in facts
     assert app.query_params["model"] == "densenet121"
 
 

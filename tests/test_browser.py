@@ -103,7 +103,7 @@ def test_app_end_to_end(server: str, browser: object, tmp_path: pathlib.Path) ->
     _shot(page, "overview")
 
     # Move the growth-rate slider: k 32 -> 31 changes the parameter count.
-    slider = page.locator('[data-testid="stSidebar"] [role="slider"]').first
+    slider = page.locator('[data-testid="stSidebar"] input[type="range"]').first
     slider.focus()
     page.keyboard.press("ArrowLeft")
     page.wait_for_function(

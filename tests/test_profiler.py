@@ -83,6 +83,10 @@ def test_layers_plus_unattributed_add_up_to_the_hooked_total(small_profile: Prof
     assert total == pytest.approx(small_profile.hooked_total_ms, rel=0.01)
     # the layers cannot take longer than the pass they ran in
     assert small_profile.layer_sum_ms < small_profile.hooked_total_ms * 1.05
+    # the unattributed row's median sits inside its own quartiles
+    assert (small_profile.unattributed_q1_ms - 1e-9 <= small_profile.unattributed_ms
+            <= small_profile.unattributed_q3_ms + 1e-9)
+    assert math.isfinite(small_profile.pass_residual_ms)
     frame = small_profile.to_dataframe()
     assert len(frame) == len(small_profile.layers) + 1
     assert frame["name"].iloc[-1] == UNATTRIBUTED
