@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.state import current, require_trace, trace_of
+from app_pages.state import current, require_trace, trace_of, with_growth_rate
 from app_pages.widgets import show_figure
 from densevis.config import PRESETS
 from densevis.render.charts import channel_growth_chart
@@ -27,7 +27,7 @@ def render() -> None:
     presets = right.multiselect("Overlay presets", list(PRESETS), key="channels_presets")
     traces = [trace]
     with st.spinner("Tracing the other configs…"):
-        traces += [trace_of(trace.config.replace(growth_rate=k), state.device) for k in rates
+        traces += [trace_of(with_growth_rate(trace.config, k), state.device) for k in rates
                    if k != trace.config.growth_rate]
         traces += [trace_of(PRESETS[name], state.device) for name in presets]
     show_figure(channel_growth_chart(traces, theme=state.theme), key="channels_chart")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.state import current, latency_for, require_trace, trace_of
+from app_pages.state import current, latency_for, require_trace, trace_of, with_growth_rate
 from app_pages.widgets import NUMBER_COLUMNS, show_figure
 from densevis.config import PRESETS, DenseNetConfig
 from densevis.render.charts import channel_growth_chart, growth_rate_chart
@@ -27,7 +27,7 @@ def render() -> None:
     rates = left.multiselect("Growth rates", SWEEP + (128,), default=list(DEFAULT_RATES),
                              key="compare_rates")
     presets = right.multiselect("Presets", list(PRESETS), key="compare_presets")
-    configs: list[DenseNetConfig] = [trace.config.replace(growth_rate=k) for k in rates]
+    configs: list[DenseNetConfig] = [with_growth_rate(trace.config, k) for k in rates]
     configs += [PRESETS[name] for name in presets]
     if not 2 <= len(configs) <= 4:
         st.error(f"Pick 2 to 4 configs to compare (now {len(configs)}).")
@@ -44,5 +44,5 @@ def render() -> None:
     show_figure(channel_growth_chart(traces, theme=state.theme), key="compare_channels")
     st.subheader("Growth-rate sweep")
     with st.spinner("Tracing the sweep…"):
-        sweep = [trace_of(trace.config.replace(growth_rate=k), state.device) for k in SWEEP]
+        sweep = [trace_of(with_growth_rate(trace.config, k), state.device) for k in SWEEP]
     show_figure(growth_rate_chart(sweep, theme=state.theme), key="compare_sweep")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from app_pages.state import current, latency_for, require_trace, trace_of
+from app_pages.state import current, latency_for, require_trace, trace_of, with_growth_rate
 from densevis.records import Trace
 from densevis.render.charts import CHARTS, GROWTH_RATES
 from densevis.render.diagrams import VIEWS, DiagramOptions, diagram
@@ -44,7 +44,9 @@ def render() -> None:
     view = cols[0].selectbox("View", VIEWS, key="export_view")
     block = cols[1].selectbox("Block", [b.index for b in trace.blocks], key="export_block")
     layers = trace.block(block).layers
-    layer = cols[2].number_input("Layer", 1, layers, 1, key="export_layer")
+    if st.session_state.get("export_layer", 1) > layers:
+        st.session_state["export_layer"] = layers
+    layer = cols[2].number_input("Layer", 1, layers, key="export_layer")
     direction = cols[3].radio("Direction", ["LR", "TB"], horizontal=True, key="export_dir")
     options = DiagramOptions(direction=direction, theme=state.theme,
                              latency_ms=latency_for(trace.config))
@@ -98,7 +100,7 @@ def render() -> None:
 
 def _variants(trace: Trace, device: str) -> list[Trace]:
     """The k = 12, 24, 32, 48 variants that the growth and channel charts compare."""
-    return [trace_of(trace.config.replace(growth_rate=k), device) for k in GROWTH_RATES
+    return [trace_of(with_growth_rate(trace.config, k), device) for k in GROWTH_RATES
             if k != trace.config.growth_rate]
 
 

@@ -180,6 +180,13 @@ def config_key(config: DenseNetConfig) -> str:
     return json.dumps(config.to_dict(), sort_keys=True)
 
 
+def with_growth_rate(config: DenseNetConfig, growth_rate: int) -> DenseNetConfig:
+    """The config with another k (the same config, and its preset name, when k is unchanged)."""
+    if growth_rate == config.growth_rate:
+        return config
+    return config.replace(growth_rate=growth_rate)
+
+
 def trace_of(config: DenseNetConfig, device: str = "cpu") -> Trace:
     """The trace of a config, cached per config and device (records are immutable)."""
     return _trace_cached(config_key(config), device)

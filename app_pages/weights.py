@@ -33,7 +33,8 @@ def render() -> None:
     st.title("Weights and feature reuse")
     upload = st.file_uploader(
         f"Load a DenseNet state_dict (.pth, .pt or .safetensors; up to {UPLOAD_LIMIT_MB} MB)",
-        type=["pth", "pt", "bin", "safetensors"], key="weights_upload")
+        type=["pth", "pt", "bin", "safetensors"], key="weights_upload",
+        max_upload_size=UPLOAD_LIMIT_MB)
     reuse = None
     if upload is not None:
         reuse = _load(upload)

@@ -94,3 +94,40 @@ def test_query_parameters_restore_a_config() -> None:
     assert app.sidebar.text_input(key="blocks").value == "6,12,32,32"
     config = get_config("densenet121", growth_rate=24, block_config=(6, 12, 32, 32))
     assert _metric(app, "Parameters") == f"{densevis.trace(config).totals.params:,}"
+
+
+def test_measure_latency_feeds_the_layers_table() -> None:
+    app = _run({"page": "latency", "model": "densenet-bc-100"})
+    app.number_input(key="latency_repeats").set_value(2)
+    app.number_input(key="latency_warmup").set_value(1)
+    app.button(key="latency_measure").click().run()
+    _no_errors(app)
+    labels = [metric.label for metric in app.metric]
+    assert "End-to-end (no hooks)" in labels and "Unattributed" in labels
+    assert len(app.get("plotly_chart")) >= 2  # per-layer latency and roofline
+    profiles = app.session_state["profiles"]
+    assert len(profiles) == 1
+    latency = next(iter(profiles.values())).latency_ms()
+    traced = densevis.trace("densenet-bc-100")
+    assert set(latency) == {layer.name for layer in traced.layers}
+    assert all(value > 0 for value in latency.values())
+
+
+def test_diagram_search_picks_block_and_layer() -> None:
+    app = _run({"page": "diagram"})
+    app.text_input(key="diagram_search").set_value("3.12").run()
+    _no_errors(app)
+    assert app.selectbox(key="diagram_block").value == 3
+    assert app.selectbox(key="diagram_layer").value == 12
+    assert app.selectbox(key="diagram_highlight").value == "denseblock3.denselayer12"
+    app.text_input(key="diagram_search").set_value("nosuchlayer").run()
+    assert "No dense layer matches" in app.warning[0].value
+
+
+def test_connectivity_slices_come_from_the_trace() -> None:
+    app = _run({"page": "connectivity"})
+    app.selectbox(key="connect_block").set_value(2).run()
+    app.select_slider(key="connect_layer").set_value(4).run()
+    _no_errors(app)
+    frame = app.dataframe[0].value
+    assert list(frame["slice"]) == ["0:128", "128:160", "160:192", "192:224"]

@@ -132,6 +132,21 @@ def test_app_end_to_end(server: str, browser: object, tmp_path: pathlib.Path) ->
     lines = target.read_text().splitlines()
     assert lines[0].startswith("#,layer,kind,block")
     assert len(lines) == 431  # header + 430 ops of densenet121
+
+    # The Export page: the overview diagram as SVG, made when the button is clicked.
+    page.goto(f"{server}/?page=export")
+    svg_button = page.get_by_role("button", name="SVG").first
+    svg_button.wait_for()
+    with page.expect_download() as caught:
+        svg_button.click()
+    svg = tmp_path / "overview.svg"
+    caught.value.save_as(svg)
+    import xml.etree.ElementTree as ElementTree
+
+    root = ElementTree.parse(svg).getroot()
+    assert root.tag.endswith("svg")
+    assert "Dense block 4" in svg.read_text()
+    _shot(page, "export")
     context.close()
-    for name in ("overview", "channels", "layers"):
+    for name in ("overview", "channels", "layers", "export"):
         assert (ARTIFACTS / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

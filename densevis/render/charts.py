@@ -268,7 +268,8 @@ def growth_rate_chart(traces: Sequence[Trace], theme: str = "light") -> go.Figur
         ("final channels", [t.blocks[-1].out_channels for t in ordered], "channels"),
     )
     fig = make_subplots(rows=2, cols=3, subplot_titles=[p[0] for p in panels] + [
-        "channels out of each block"], specs=[[{}, {}, {}], [{}, {"colspan": 2}, None]])
+        "channels out of each block"], specs=[[{}, {}, {}], [{}, {"colspan": 2}, None]],
+        vertical_spacing=0.22, horizontal_spacing=0.09)
     places = [(1, 1), (1, 2), (1, 3), (2, 1)]
     for (title, values, unit), (row, col) in zip(panels, places, strict=True):
         fig.add_trace(go.Scatter(
@@ -292,7 +293,7 @@ def growth_rate_chart(traces: Sequence[Trace], theme: str = "light") -> go.Figur
         fig.update_yaxes(title_text=unit, row=row, col=col)
     fig.update_xaxes(title_text="dense block", row=2, col=2)
     fig.update_yaxes(title_text="channels", row=2, col=2)
-    fig.update_layout(barmode="group")
+    fig.update_layout(barmode="group", height=620)
     return fig
 
 
