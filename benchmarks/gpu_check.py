@@ -49,8 +49,9 @@ def main() -> int:
               f"overhead {100 * result.overhead:+.1f}%")
         print(f"  per-layer sum {result.layer_sum_ms:.3f} ms + unattributed "
               f"{result.unattributed_ms:.3f} ms = {total:.3f} ms "
-              f"(per-pass residual IQR {result.unattributed_q1_ms:.3f}-"
-              f"{result.unattributed_q3_ms:.3f})")
+              f"(IQR {result.unattributed_q1_ms:.3f}-"
+              f"{result.unattributed_q3_ms:.3f}; between ops per pass "
+              f"{result.pass_residual_ms:.3f})")
         print(f"  {batch / (result.plain_total_ms / 1e3):.0f} images/s from the plain pass")
         for timing in sorted(result.layers, key=lambda t: -t.median_ms)[:5]:
             print(f"    {timing.name:48} {timing.kind:10} {timing.median_ms:8.3f} ms "

@@ -337,7 +337,8 @@ def profile_latency(
         timings.append(LayerTiming(name=layer.name, kind=layer.kind, block=layer.block,
                                    median_ms=median, q1_ms=q1, q3_ms=q3))
     hooked_total = statistics.median(hooked)
-    rest_q1, _, rest_q3 = _quartiles(residual)
+    layer_sum = sum(t.median_ms for t in timings)
+    rest_q1, _, rest_q3 = _quartiles([total - layer_sum for total in hooked])
     return Profile(
         model=records.model,
         device=str(placed),
@@ -347,9 +348,10 @@ def profile_latency(
         warmup=warmup,
         repeats=repeats,
         layers=tuple(timings),
-        unattributed_ms=hooked_total - sum(t.median_ms for t in timings),
+        unattributed_ms=hooked_total - layer_sum,
         unattributed_q1_ms=rest_q1,
         unattributed_q3_ms=rest_q3,
+        pass_residual_ms=statistics.median(residual),
         hooked_total_ms=hooked_total,
         plain_total_ms=statistics.median(plain),
         timer="cuda events" if placed.type == "cuda" else "perf_counter_ns",

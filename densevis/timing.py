@@ -41,8 +41,14 @@ class Profile:
     ``hooked_total_ms`` is the median over passes of the hooked end-to-end time and
     ``unattributed_ms`` is defined as that median minus the sum of the per-layer medians (time
     spent between hooked ops: Python glue, list building for the concatenations, flatten, and
-    the hooks themselves). ``unattributed_q1_ms``/``unattributed_q3_ms`` are the quartiles of
-    the per-pass residual (pass total minus that pass's per-layer sum), to show its spread.
+    the hooks themselves). Since the layer medians are constants, this is also the median over
+    passes of (pass total - sum of layer medians); ``unattributed_q1_ms``/``unattributed_q3_ms``
+    are that quantity's quartiles, so the row's median sits inside its own IQR.
+
+    ``pass_residual_ms`` is the median over passes of (pass total - that pass's own per-layer
+    sum): the time strictly between hooked ops. On a quiet machine it is close to
+    ``unattributed_ms``; the gap between them grows with timing noise (a sum of medians is less
+    than the median of sums when the per-op times are right-skewed).
     """
 
     model: str  # the trace's model label
@@ -56,6 +62,7 @@ class Profile:
     unattributed_ms: float
     unattributed_q1_ms: float
     unattributed_q3_ms: float
+    pass_residual_ms: float  # median of (pass total - that pass's per-layer sum)
     hooked_total_ms: float  # median end-to-end forward time with the timing hooks attached
     plain_total_ms: float  # median end-to-end forward time without hooks
     timer: str  # "perf_counter_ns" or "cuda events"
@@ -121,6 +128,7 @@ class Profile:
             "unattributed_ms": self.unattributed_ms,
             "unattributed_q1_ms": self.unattributed_q1_ms,
             "unattributed_q3_ms": self.unattributed_q3_ms,
+            "pass_residual_ms": self.pass_residual_ms,
             "layers": [asdict(layer) for layer in self.layers],
         }
 

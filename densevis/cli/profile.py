@@ -198,7 +198,8 @@ def print_tables(result: Profile, throughput: list[ThroughputPoint] | None = Non
     out.print(f"end-to-end: {result.plain_total_ms:.3f} ms without hooks, "
               f"{result.hooked_total_ms:.3f} ms with hooks (overhead "
               f"{100 * result.overhead:+.1f}%); per-layer sum {result.layer_sum_ms:.3f} ms + "
-              f"unattributed {result.unattributed_ms:.3f} ms = hooked total")
+              f"unattributed {result.unattributed_ms:.3f} ms = hooked total (time between hooked "
+              f"ops per pass: {result.pass_residual_ms:.3f} ms)")
     by_name = {point.name: point for point in points or []}
     table = Table(title="Layer latency", title_justify="left")
     columns = [("#", "right"), ("layer", "left"), ("kind", "left"), ("block", "right"),
