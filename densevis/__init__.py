@@ -13,7 +13,9 @@ from densevis.errors import DenseVisError
 
 if TYPE_CHECKING:
     from densevis.model import DenseNet, build_model
+    from densevis.profiler import profile_latency
     from densevis.tracer import trace
+    from densevis.weights import load_checkpoint
 
 __all__ = [
     "PRESETS",
@@ -22,10 +24,18 @@ __all__ = [
     "DenseVisError",
     "build_model",
     "get_config",
+    "load_checkpoint",
+    "profile_latency",
     "trace",
 ]
 
-_LAZY = {"build_model": "densevis.model", "DenseNet": "densevis.model", "trace": "densevis.tracer"}
+_LAZY = {
+    "build_model": "densevis.model",
+    "DenseNet": "densevis.model",
+    "trace": "densevis.tracer",
+    "profile_latency": "densevis.profiler",
+    "load_checkpoint": "densevis.weights",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -80,6 +80,14 @@ def _shot(page: object, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
 
 
+def _settle(page: object) -> None:
+    """Wait until the script run is over (no 'running' status widget), then a beat more."""
+    page.wait_for_timeout(500)  # type: ignore[attr-defined]
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
+    page.wait_for_timeout(300)  # type: ignore[attr-defined]
+
+
 def _params_metric(page: object) -> str:
     metric = page.locator('[data-testid="stMetric"]').filter(has_text="Parameters")  # type: ignore[attr-defined]
     return metric.locator('[data-testid="stMetricValue"]').inner_text()
@@ -124,6 +132,7 @@ def test_app_end_to_end(server: str, browser: object, tmp_path: pathlib.Path) ->
     page.goto(f"{server}/?page=layers")
     button = page.get_by_role("button", name="Download CSV")
     button.wait_for()
+    _settle(page)
     _shot(page, "layers")
     with page.expect_download() as caught:
         button.click()
@@ -137,6 +146,7 @@ def test_app_end_to_end(server: str, browser: object, tmp_path: pathlib.Path) ->
     page.goto(f"{server}/?page=export")
     svg_button = page.get_by_role("button", name="SVG").first
     svg_button.wait_for()
+    _settle(page)
     with page.expect_download() as caught:
         svg_button.click()
     svg = tmp_path / "overview.svg"
