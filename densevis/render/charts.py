@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from densevis.errors import DenseVisError
 from densevis.records import DenseLayerSummary, Trace
-from densevis.render.theme import Theme, get_theme
+from densevis.render.theme import get_theme, style_figure
 
 CHARTS = ("channels", "composition", "connectivity", "cost", "growth")
 COST_METRICS = ("params", "macs", "activation", "latency")
@@ -22,27 +22,6 @@ _METRIC_AXIS = {
     "activation": ("activation memory", "activation memory (bytes, float32)", ",.0f"),
     "latency": ("latency", "latency (ms)", ".3f"),
 }
-
-
-def _layout(fig: go.Figure, theme: Theme, title: str, x_title: str, y_title: str) -> go.Figure:
-    """The shared look: font, colours, background, title and axis titles."""
-    fig.update_layout(
-        title={"text": title, "x": 0.01, "xanchor": "left"},
-        font={"family": f"{theme.font_family}, Arial, sans-serif", "size": 14,
-              "color": theme.foreground},
-        paper_bgcolor=theme.plot_background,
-        plot_bgcolor=theme.plot_background,
-        colorway=list(theme.palette),
-        hoverlabel={"font": {"family": theme.font_family}},
-        legend={"bgcolor": "rgba(0,0,0,0)"},
-        margin={"l": 80, "r": 30, "t": 70, "b": 70},
-        template="none",
-    )
-    grid = {"gridcolor": theme.edge_dim, "linecolor": theme.muted, "zerolinecolor": theme.muted,
-            "color": theme.foreground}
-    fig.update_xaxes(title_text=x_title, **grid)
-    fig.update_yaxes(title_text=y_title, **grid)
-    return fig
 
 
 def _check_block(trace: Trace, block: int) -> None:
@@ -82,7 +61,7 @@ def channel_growth_chart(traces: Sequence[Trace], theme: str = "light") -> go.Fi
         for block in first.blocks[:-1]:
             edge += block.layers
             fig.add_vline(x=edge + 0.5, line={"dash": "dot", "color": look.muted, "width": 1})
-    return _layout(fig, look, "Channel growth: input channels of every dense layer",
+    return style_figure(fig, look, "Channel growth: input channels of every dense layer",
                    "dense layer (network order; dotted: transitions)", "input channels")
 
 
@@ -118,7 +97,7 @@ def channel_composition_chart(trace: Trace, block: int, theme: str = "light") ->
             hovertemplate=f"{name} → %{{x}}: %{{y:,}} channels<extra></extra>",
         ))
     fig.update_layout(barmode="stack", bargap=0.15)
-    return _layout(fig, look, f"Channel composition of dense block {block} "
+    return style_figure(fig, look, f"Channel composition of dense block {block} "
                               f"(k0 = {info.k0}, k = {info.growth_rate})",
                    "layer reading the channels", "input channels (by producing layer)")
 
@@ -156,7 +135,7 @@ def connectivity_chart(trace: Trace, block: int, value: str = "present",
     ))
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(side="bottom")
-    return _layout(fig, look, f"Connectivity of dense block {block}: {info.links} links + "
+    return style_figure(fig, look, f"Connectivity of dense block {block}: {info.links} links + "
                               f"{info.output_links} into the output ({title_value})",
                    "target (reads)", "source (produces)")
 
@@ -203,7 +182,7 @@ def cost_chart(trace: Trace, metric: str = "macs", theme: str = "light",
                           f"{name}: %{{y:{number}}}<extra></extra>",
         ))
     fig.update_layout(bargap=0.1)
-    return _layout(fig, look, f"{name[0].upper() + name[1:]} per dense layer",
+    return style_figure(fig, look, f"{name[0].upper() + name[1:]} per dense layer",
                    "dense layer (network order)", axis)
 
 
@@ -244,7 +223,7 @@ def cost_breakdown_chart(trace: Trace, theme: str = "light") -> go.Figure:
                           "<br>%{percentRoot:.1%} of the network<extra></extra>",
             name=unit,
         ), row=1, col=column)
-    return _layout(fig, look, "Where the parameters and MACs are: stages and dense layers",
+    return style_figure(fig, look, "Where the parameters and MACs are: stages and dense layers",
                    "", "")
 
 
@@ -286,7 +265,7 @@ def growth_rate_chart(traces: Sequence[Trace], theme: str = "light") -> go.Figur
                           "<extra></extra>",
         ), row=2, col=2)
     blocks = "-".join(str(n) for n in ordered[0].config.block_config)
-    _layout(fig, look, f"Growth rate k: cost and width for blocks {blocks}", "", "")
+    style_figure(fig, look, f"Growth rate k: cost and width for blocks {blocks}", "", "")
     # _layout set every axis title to ""; put the panel titles back
     for (_, _, unit), (row, col) in zip(panels, places, strict=True):
         fig.update_xaxes(title_text="growth rate k", row=row, col=col)

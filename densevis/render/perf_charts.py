@@ -10,26 +10,8 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from densevis.render.theme import Theme, get_theme
+from densevis.render.theme import Theme, get_theme, style_figure
 from densevis.timing import DevicePeak, Profile, RooflinePoint, ThroughputPoint
-
-
-def _style(figure: go.Figure, theme: Theme, title: str) -> go.Figure:
-    """The theme's background, font and axis colours on a figure."""
-    axis = {"gridcolor": theme.edge_dim, "linecolor": theme.muted, "zerolinecolor": theme.muted,
-            "color": theme.foreground}
-    figure.update_layout(
-        title={"text": title, "x": 0.01},
-        template="plotly_dark" if theme.name == "dark" else "plotly_white",
-        paper_bgcolor=theme.plot_background,
-        plot_bgcolor=theme.plot_background,
-        font={"family": theme.font_family, "color": theme.foreground},
-        legend={"bgcolor": theme.plot_background},
-        margin={"l": 60, "r": 20, "t": 50, "b": 50},
-    )
-    figure.update_xaxes(**axis)
-    figure.update_yaxes(**axis)
-    return figure
 
 
 def throughput_chart(points: Sequence[ThroughputPoint], theme: str | Theme = "light"
@@ -50,7 +32,7 @@ def throughput_chart(points: Sequence[ThroughputPoint], theme: str | Theme = "li
                         tickvals=[p.batch_size for p in points], ticktext=[
                             str(p.batch_size) for p in points])
     figure.update_yaxes(title="images / s", rangemode="tozero")
-    return _style(figure, look, "Throughput against batch size")
+    return style_figure(figure, look, "Throughput against batch size")
 
 
 def roofline_chart(points: Sequence[RooflinePoint], peak: DevicePeak,
@@ -95,7 +77,7 @@ def roofline_chart(points: Sequence[RooflinePoint], peak: DevicePeak,
     figure.update_yaxes(title="achieved GFLOP/s", type="log")
     title = (f"Roofline on {peak.device}: {peak.gflops_per_s:.0f} GFLOP/s peak, "
              f"{peak.bandwidth_gb_s:.0f} GB/s")
-    return _style(figure, look, title)
+    return style_figure(figure, look, title)
 
 
 def _log10(value: float) -> float:
@@ -149,4 +131,4 @@ def latency_chart(profile: Profile, theme: str | Theme = "light") -> go.Figure:
     figure.update_yaxes(title="median latency (ms)", rangemode="tozero")
     title = (f"Per-layer latency: {profile.model} on {profile.device}, batch "
              f"{profile.batch_size}, {profile.threads} threads, median of {profile.repeats}")
-    return _style(figure, look, title)
+    return style_figure(figure, look, title)

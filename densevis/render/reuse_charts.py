@@ -12,26 +12,10 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from densevis.memory import MeasuredMemory, MemoryReport, NetworkMemory
-from densevis.render.theme import Theme, get_theme
+from densevis.render.theme import Theme, get_theme, style_figure
 from densevis.reuse import BlockReuse, FeatureReuse
 
 _MIB = 1024**2
-
-
-def _style(figure: go.Figure, theme: Theme, title: str) -> go.Figure:
-    axis = {"linecolor": theme.muted, "color": theme.foreground, "showgrid": False}
-    figure.update_layout(
-        title={"text": title, "x": 0.01},
-        template="plotly_dark" if theme.name == "dark" else "plotly_white",
-        paper_bgcolor=theme.plot_background,
-        plot_bgcolor=theme.plot_background,
-        font={"family": theme.font_family, "color": theme.foreground},
-        legend={"bgcolor": theme.plot_background},
-        margin={"l": 70, "r": 20, "t": 60, "b": 60},
-    )
-    figure.update_xaxes(**axis)
-    figure.update_yaxes(**axis)
-    return figure
 
 
 def _colorscale(theme: Theme) -> list[list[float | str]]:
@@ -92,7 +76,7 @@ def reuse_heatmap_chart(reuse: FeatureReuse, block: int = 1, theme: str | Theme 
     figure.update_yaxes(title="source layer (input = block input)", type="category",
                         autorange="reversed")
     weights = "random weights — shows nothing" if reuse.random_weights else reuse.weights
-    return _style(figure, look,
+    return style_figure(figure, look,
                   f"Feature reuse, {reuse.model} dense block {block} ({weights})")
 
 
@@ -113,7 +97,7 @@ def reuse_heatmaps_chart(reuse: FeatureReuse, theme: str | Theme = "light",
         figure.update_yaxes(type="category", autorange="reversed", row=1, col=index,
                             title="source" if index == 1 else None)
     weights = "random weights — shows nothing" if reuse.random_weights else reuse.weights
-    return _style(figure, look, f"Feature reuse, {reuse.model} ({weights})")
+    return style_figure(figure, look, f"Feature reuse, {reuse.model} ({weights})")
 
 
 def _report(memory: MemoryReport | NetworkMemory, measured: MeasuredMemory | None
@@ -169,6 +153,6 @@ def memory_chart(memory: MemoryReport | NetworkMemory, theme: str | Theme = "lig
         title += (f" — recomputation costs {real.recompute_overhead:+.0%} time per training "
                   f"step ({real.training_naive_seconds * 1000:.0f} → "
                   f"{real.training_efficient_seconds * 1000:.0f} ms on {real.device})")
-    figure = _style(figure, look, title)
+    figure = style_figure(figure, look, title)
     figure.update_yaxes(showgrid=True, gridcolor=look.edge_dim)
     return figure

@@ -1,6 +1,6 @@
 """One look for every diagram and chart: background, font, palette, link and metric colours.
 
-Pure data and colour arithmetic only (no graphviz, plotly, torch or streamlit here), so the
+Pure data and colour arithmetic (plotly only for type hints; no torch or streamlit here), so the
 diagrams, the charts and the app all read the same values.
 """
 
@@ -9,8 +9,12 @@ from __future__ import annotations
 import colorsys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from densevis.errors import DenseVisError
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 FONT_FAMILY = "DejaVu Sans"  # installed with graphviz on Debian; chromium finds it too
 
@@ -200,3 +204,26 @@ def get_theme(name: str | Theme) -> Theme:
         raise DenseVisError(
             f"unknown theme {name!r}; use one of {', '.join(THEMES)}"
         ) from None
+
+
+def style_figure(fig: go.Figure, theme: Theme, title: str, x_title: str | None = None,
+                 y_title: str | None = None) -> go.Figure:
+    """The shared look of every chart: font, colours, background, title and axis titles
+    (axis titles left as they are when None)."""
+    fig.update_layout(
+        title={"text": title, "x": 0.01, "xanchor": "left"},
+        font={"family": f"{theme.font_family}, Arial, sans-serif", "size": 14,
+              "color": theme.foreground},
+        paper_bgcolor=theme.plot_background,
+        plot_bgcolor=theme.plot_background,
+        colorway=list(theme.palette),
+        hoverlabel={"font": {"family": theme.font_family}},
+        legend={"bgcolor": "rgba(0,0,0,0)"},
+        margin={"l": 80, "r": 30, "t": 70, "b": 70},
+        template="none",
+    )
+    grid = {"gridcolor": theme.edge_dim, "linecolor": theme.muted, "zerolinecolor": theme.muted,
+            "color": theme.foreground}
+    fig.update_xaxes(**grid, **({} if x_title is None else {"title_text": x_title}))
+    fig.update_yaxes(**grid, **({} if y_title is None else {"title_text": y_title}))
+    return fig
