@@ -23,17 +23,13 @@ def render() -> None:
     st.title("Diagram")
     dense = trace.dense_layers()
     names = [layer.name.removeprefix("features.") for layer in dense]
-    query = st.text_input("Find a layer", key="diagram_search",
-                          placeholder="e.g. denseblock3.denselayer12 or 3.12")
-    found = _search(query, names) if query else None
-    if query and found is None:
-        st.warning(f"No dense layer matches {query!r}; names look like "
+    st.text_input("Find a layer", key="diagram_search", on_change=_apply_search,
+                  args=(names, [(row.block, row.position) for row in dense]),
+                  placeholder="e.g. denseblock3.denselayer12 or 3.12, then Enter")
+    missing = st.session_state.get("diagram_search_missing")
+    if missing:
+        st.warning(f"No dense layer matches {missing!r}; names look like "
                    f"denseblock1.denselayer1 (or 1.1).")
-    if found is not None:
-        block, position = dense[found].block, dense[found].position
-        st.session_state["diagram_block"] = block
-        st.session_state["diagram_layer"] = min(position, trace.block(block).layers)
-        st.session_state["diagram_highlight"] = names[found]
 
     top = st.columns([2, 1, 1, 1])
     view = top[0].segmented_control("View", list(VIEW_TITLES), format_func=VIEW_TITLES.get,
@@ -69,6 +65,17 @@ def render() -> None:
         )
     if svg is not None:
         show_svg(svg, height=620, theme=state.theme, alt=f"{view} diagram")
+
+
+def _apply_search(names: list[str], places: list[tuple[int, int]]) -> None:
+    """When the search text changes: pick the found layer's block, layer and highlight."""
+    state = st.session_state
+    query = state.get("diagram_search", "")
+    found = _search(query, names) if query else None
+    state["diagram_search_missing"] = query if query and found is None else None
+    if found is not None:
+        state["diagram_block"], state["diagram_layer"] = places[found]
+        state["diagram_highlight"] = names[found]
 
 
 def _search(query: str, names: list[str]) -> int | None:
