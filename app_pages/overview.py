@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.state import current, require_trace
-from app_pages.widgets import NUMBER_COLUMNS, render_diagram, show_svg
+from app_pages.widgets import NUMBER_COLUMNS, render_diagram
 from densevis.facts import check_facts
 from densevis.render.tables import stage_table
 from densevis.units import format_bytes, format_count, format_si
@@ -57,6 +57,6 @@ def render() -> None:
                          format_func={"LR": "left → right", "TB": "top → bottom"}.get)
     svg = render_diagram(config, state.device, "overview", direction=direction,
                          theme=state.theme)
-    if svg is not None:
-        show_svg(svg, height=420 if direction == "LR" else 720, theme=state.theme,
-                 alt="overview diagram")
+    if svg is not None:  # a plain image here (it fits the page); pan and zoom on Diagram
+        st.image(svg.decode("utf-8"), caption="Open the Diagram page to pan, zoom and "
+                 "go down to every dense link.", width="content")

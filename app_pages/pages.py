@@ -2,37 +2,39 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
+
 import streamlit as st
 
-from app_pages import (
-    channels,
-    compare,
-    connectivity,
-    diagram,
-    export,
-    latency,
-    layers,
-    overview,
-    weights,
+_PAGES = (
+    ("Overview", "overview", ":material/home:"),
+    ("Diagram", "diagram", ":material/account_tree:"),
+    ("Connectivity", "connectivity", ":material/grid_on:"),
+    ("Channels", "channels", ":material/show_chart:"),
+    ("Layers", "layers", ":material/table_rows:"),
+    ("Compare", "compare", ":material/compare_arrows:"),
+    ("Latency", "latency", ":material/timer:"),
+    ("Weights", "weights", ":material/fitness_center:"),
+    ("Export", "export", ":material/download:"),
 )
 
-_PAGES = (
-    (overview.render, "Overview", "overview", ":material/home:"),
-    (diagram.render, "Diagram", "diagram", ":material/account_tree:"),
-    (connectivity.render, "Connectivity", "connectivity", ":material/grid_on:"),
-    (channels.render, "Channels", "channels", ":material/show_chart:"),
-    (layers.render, "Layers", "layers", ":material/table_rows:"),
-    (compare.render, "Compare", "compare", ":material/compare_arrows:"),
-    (latency.render, "Latency", "latency", ":material/timer:"),
-    (weights.render, "Weights", "weights", ":material/fitness_center:"),
-    (export.render, "Export", "export", ":material/download:"),
-)
+
+def _lazy(slug: str) -> Callable[[], None]:
+    """A page function that imports its module only when the page is opened."""
+
+    def render() -> None:
+        importlib.import_module(f"app_pages.{slug}").render()
+
+    render.__name__ = slug
+    return render
 
 
 def _page_objects() -> dict[str, st.Page]:
     return {
-        slug: st.Page(func, title=title, url_path=slug, icon=icon, default=slug == "overview")
-        for func, title, slug, icon in _PAGES
+        slug: st.Page(_lazy(slug), title=title, url_path=slug, icon=icon,
+                      default=slug == "overview")
+        for title, slug, icon in _PAGES
     }
 
 
@@ -51,3 +53,4 @@ def follow_url(objects: dict[str, st.Page], navigation: st.Page) -> None:
             st.switch_page(objects[wanted])
     slug = navigation.url_path or "overview"
     st.session_state["_page"] = slug
+

@@ -91,8 +91,6 @@ def initialise() -> None:
         with contextlib.suppress(ValueError):
             state[key] = parse(params[name])
     state["growth_rate"] = min(max(int(state["growth_rate"]), 1), 128)
-    if state["device"] not in devices():
-        state["device"] = "cpu"
     if state["theme"] not in THEMES:
         state["theme"] = "light"
     state["_initialised"] = True
@@ -141,6 +139,8 @@ def sidebar() -> Current:
                         key="compression", help="In (0, 1]; 0.5 halves channels at transitions.")
         st.text_input("Input size", key="input_size", help="224 or HxW, e.g. 224x192")
         st.number_input("Classes", min_value=1, max_value=100_000, key="num_classes")
+    if st.session_state["device"] not in devices():  # e.g. a shared URL naming cuda
+        st.session_state["device"] = "cpu"
     bar.selectbox("Device", devices(), key="device",
                   help="Where models are built and timed; cuda and mps appear when present.")
     bar.selectbox("Theme", THEMES, key="theme", help="Diagrams, charts and exports.")

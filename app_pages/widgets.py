@@ -6,7 +6,6 @@ import base64
 
 import plotly.graph_objects as go
 import streamlit as st
-import streamlit.components.v1 as components
 
 from app_pages.state import config_key, trace_of
 from densevis.config import DenseNetConfig
@@ -57,7 +56,7 @@ def show_svg(svg: bytes, height: int = 520, theme: str = "light", alt: str = "di
     """An SVG in a pan-and-zoom frame (the drawing itself stays vector)."""
     html = _PAN_ZOOM.format(height=height, data=base64.b64encode(svg).decode("ascii"),
                             background=BACKGROUNDS.get(theme, "#ffffff"), alt=alt)
-    components.html(html, height=height + 8)
+    st.iframe(html, height=height + 8, alt=alt)
 
 
 def show_figure(figure: go.Figure, key: str | None = None) -> None:

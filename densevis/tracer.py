@@ -20,7 +20,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from densevis.config import DenseNetConfig, check_memory, get_config, minimum_input_size
+from densevis.config import (
+    DenseNetConfig,
+    check_memory,
+    get_config,
+    minimum_input_size,
+    parse_input_size,
+)
 from densevis.devices import resolve_device
 from densevis.errors import DenseVisError
 from densevis.metrics import conv_macs, flops_from_macs, linear_macs, tensor_bytes
@@ -294,7 +300,7 @@ def _probe(model: DenseNet, config: DenseNetConfig) -> _Recorder:
 
 def trace(
     target: str | DenseNetConfig | nn.Module = "densenet121",
-    input_size: int | tuple[int, int] | None = None,
+    input_size: int | str | tuple[int, int] | None = None,
     device: str | torch.device | None = "auto",
     batch_size: int = 1,
     max_memory: int | None = None,
@@ -303,10 +309,12 @@ def trace(
 
     ``target`` is a preset name, a DenseNetConfig, or a built densevis ``DenseNet`` (for example
     one with loaded weights; it is traced where it lives and ``device`` is ignored).
-    ``input_size`` overrides the config's (H, W); an int means a square input.
+    ``input_size`` overrides the config's (H, W): an int is a square, a string "224x192".
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
         raise DenseVisError(f"batch size must be a positive integer, got {batch_size!r}")
+    if isinstance(input_size, str):
+        input_size = parse_input_size(input_size)
     size = (input_size, input_size) if isinstance(input_size, int) else input_size
     if isinstance(target, nn.Module):
         if not isinstance(target, DenseNet):

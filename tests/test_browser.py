@@ -102,11 +102,10 @@ def test_app_end_to_end(server: str, browser: object, tmp_path: pathlib.Path) ->
     page.get_by_text("7,978,856").first.wait_for()
     assert _params_metric(page) == "7,978,856"
 
-    # The overview diagram: an SVG drawn inside the pan/zoom frame.
-    frame = page.frame_locator('iframe[title="st.iframe"], iframe').first
-    image = frame.locator("img#svg")
+    # The overview diagram: an SVG image on the Overview page.
+    image = page.locator('[data-testid="stImage"] img').first
     image.wait_for()
-    assert image.get_attribute("src").startswith("data:image/svg+xml;base64,")
+    assert image.get_attribute("src").startswith("data:image/svg+xml")
     assert image.evaluate("img => img.naturalWidth") > 100
     _shot(page, "overview")
 
@@ -121,6 +120,15 @@ def test_app_end_to_end(server: str, browser: object, tmp_path: pathlib.Path) ->
     changed = _params_metric(page)
     assert re.fullmatch(r"[0-9,]+", changed) and changed != "7,978,856"
     assert "k=31" in page.url
+
+    # The Diagram page: dense block 1 as an SVG inside the pan-and-zoom frame.
+    page.goto(f"{server}/?page=diagram")
+    frame = page.frame_locator("iframe").first
+    block = frame.locator("img#svg")
+    block.wait_for()
+    assert block.get_attribute("src").startswith("data:image/svg+xml;base64,")
+    assert block.evaluate("img => img.naturalWidth") > 100
+    _shot(page, "diagram")
 
     # A plotly chart on the Channels page.
     page.goto(f"{server}/?page=channels")
@@ -158,5 +166,5 @@ def test_app_end_to_end(server: str, browser: object, tmp_path: pathlib.Path) ->
     assert "Dense block 4" in svg.read_text()
     _shot(page, "export")
     context.close()
-    for name in ("overview", "channels", "layers", "export"):
+    for name in ("overview", "diagram", "channels", "layers", "export"):
         assert (ARTIFACTS / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
