@@ -95,7 +95,8 @@ def render() -> None:
         return deck_bytes(trace, graphs, figures, theme=state.theme)
 
     st.download_button("Download PPTX deck", make_deck, file_name=f"{stem}.pptx",
-                       mime=MIME["pptx"], key="export_pptx", type="primary")
+                       mime=MIME["pptx"], key="export_pptx", type="primary",
+                       on_click="ignore")
 
 
 def _variants(trace: Trace, device: str) -> list[Trace]:
@@ -109,4 +110,5 @@ def _buttons(stem: str, formats: tuple[str, ...], make: Callable[[str], Callable
     for column, fmt in zip(st.columns(len(formats)), formats, strict=True):
         column.download_button(fmt.upper() if fmt not in ("markdown", "latex") else fmt.title(),
                                make(fmt), file_name=f"{stem}.{SUFFIX.get(fmt, fmt)}",
-                               mime=MIME[fmt], key=f"{key}_{fmt}", width="stretch")
+                               mime=MIME[fmt], key=f"{key}_{fmt}", width="stretch",
+                               on_click="ignore")

@@ -36,4 +36,4 @@ def render() -> None:
                  column_config=NUMBER_COLUMNS)
     st.download_button("Download CSV", table_text(shown, "csv"),
                        file_name=f"{trace.model.replace(' ', '_')}-layers.csv", mime="text/csv",
-                       key="layers_csv")
+                       key="layers_csv", on_click="ignore")

@@ -112,7 +112,8 @@ def _show_reuse(reuse, theme: str) -> None:  # noqa: ANN001
                 key="weights_heatmap")
     st.caption(REUSE_NOTE)
     st.download_button("Heat map values (JSON)", reuse.to_json(), file_name="reuse.json",
-                       mime="application/json", key="weights_json")
+                       mime="application/json", key="weights_json",
+                       on_click="ignore")
 
 
 def _show_memory(trace, device: str, theme: str) -> None:  # noqa: ANN001

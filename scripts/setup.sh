@@ -24,10 +24,14 @@ fi
 
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
-pip=(.venv/bin/python -m pip -q --disable-pip-version-check)
+pip_install() {  # quiet pip; drops the notes about local package folders that are absent
+  .venv/bin/python -m pip -q --disable-pip-version-check install "$@" 2>&1 \
+    | { grep -v "^WARNING: Location" || true; }
+  return "${PIPESTATUS[0]}"
+}
 # The CPU build of torch first: the package's own requirement is a range, which would
 # otherwise pull a multi-GB CUDA build on a bare machine.
-.venv/bin/python -c "import torch" 2>/dev/null || "${pip[@]}" install "torch==2.13.0"
-"${pip[@]}" install -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -c "import torch" 2>/dev/null || pip_install "torch==2.13.0"
+pip_install -e ".[test]"
 .venv/bin/python -c "import densevis, streamlit, graphviz, plotly, kaleido, pptx" \
   || { echo "densevis setup: the Python install failed" >&2; exit 1; }
