@@ -8,6 +8,7 @@ st.set_page_config(page_title="densevis: see inside DenseNet", page_icon="🧱",
 state.initialise()  # read the URL before any page switch clears it
 page_list = pages.all_pages()
 navigation = st.navigation(list(page_list.values()))
-pages.follow_url(page_list, navigation)
+pages.remember(navigation)
 st.session_state["_current"] = state.sidebar()
+pages.follow_url(page_list, navigation)  # a page named in the URL, once per session
 navigation.run()

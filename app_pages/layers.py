@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.state import latency_for, require_trace
-from app_pages.widgets import NUMBER_COLUMNS
+from app_pages.state import current, latency_for, require_trace
+from app_pages.widgets import NUMBER_COLUMNS, show_figure
 from densevis.render.tables import layer_table, table_text
 
 
@@ -34,6 +34,23 @@ def render() -> None:
     st.caption(f"{len(shown)} of {len(frame)} ops · click a column header to sort")
     st.dataframe(shown, hide_index=True, width="stretch", height=560,
                  column_config=NUMBER_COLUMNS)
+    _cost_charts(trace, latency)
     st.download_button("Download CSV", table_text(shown, "csv"),
                        file_name=f"{trace.model.replace(' ', '_')}-layers.csv", mime="text/csv",
                        key="layers_csv", on_click="ignore")
+
+
+def _cost_charts(trace, latency: dict[str, float] | None) -> None:  # noqa: ANN001 - Trace
+    """Cost per dense layer, coloured by block, and the block-level breakdown."""
+    from densevis.render.charts import cost_breakdown_chart, cost_chart
+
+    theme = current().theme
+    metrics = {"macs": "MACs", "params": "parameters", "activation": "activation memory"}
+    if latency:
+        metrics["latency"] = "latency (measured)"
+    with st.expander("Cost per layer and per block", expanded=True):
+        metric = st.radio("Metric", list(metrics), format_func=metrics.get, horizontal=True,
+                          key="layers_metric")
+        show_figure(cost_chart(trace, metric, theme=theme, latency_ms=latency),
+                    key="layers_cost")
+        show_figure(cost_breakdown_chart(trace, theme=theme), key="layers_breakdown")

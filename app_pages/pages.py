@@ -43,14 +43,18 @@ def all_pages() -> dict[str, st.Page]:
     return _page_objects()
 
 
-def follow_url(objects: dict[str, st.Page], navigation: st.Page) -> None:
-    """On a session's first run, open the page the URL names; afterwards remember the page."""
-    wanted = st.query_params.get("page")
-    if not st.session_state.get("_followed_url"):
-        st.session_state["_followed_url"] = True
-        if wanted in objects and objects[wanted].url_path != navigation.url_path:
-            st.session_state["_page"] = wanted
-            st.switch_page(objects[wanted])
-    slug = navigation.url_path or "overview"
-    st.session_state["_page"] = slug
+def remember(navigation: st.Page) -> None:
+    """Note the page being shown, for the URL the sidebar writes."""
+    st.session_state["_page"] = navigation.url_path or "overview"
 
+
+def follow_url(objects: dict[str, st.Page], navigation: st.Page) -> None:
+    """Once per session, open the page the URL named when the session started (?page=...).
+    Called after the sidebar's widgets are drawn, so a page switch keeps their values."""
+    if st.session_state.get("_followed_url"):
+        return
+    st.session_state["_followed_url"] = True
+    wanted = st.session_state.get("_wanted_page")
+    if wanted in objects and objects[wanted].url_path != navigation.url_path:
+        st.session_state["_page"] = wanted
+        st.switch_page(objects[wanted])

@@ -71,8 +71,13 @@ def devices() -> list[str]:
 
 
 def initialise() -> None:
-    """First run of a session: defaults, then whatever the URL says."""
+    """First run of a session: defaults, then whatever the URL says. Later runs: restore any
+    sidebar value Streamlit dropped with its widget (it does so around page switches)."""
     if st.session_state.get("_initialised"):
+        kept = st.session_state.get("_kept", {})
+        for key, value in kept.items():
+            if key not in st.session_state:
+                st.session_state[key] = value
         return
     state = st.session_state
     state["preset"] = DEFAULT_PRESET
@@ -80,6 +85,7 @@ def initialise() -> None:
     state["device"] = "cpu"
     state["theme"] = "light"
     params = st.query_params
+    state["_wanted_page"] = params.get("page")
     preset = params.get("model")
     if preset in PRESETS:
         state["preset"] = preset
@@ -150,6 +156,7 @@ def sidebar() -> Current:
         config, error = None, str(problem)
         bar.error(error)
     _write_query_params()
+    st.session_state["_kept"] = {key: st.session_state[key] for key in _FIELDS}
     return Current(config=config, device=st.session_state["device"],
                    theme=st.session_state["theme"], error=error)
 

@@ -111,6 +111,15 @@ def test_measure_latency_feeds_the_layers_table() -> None:
     traced = densevis.trace("densenet-bc-100")
     assert set(latency) == {layer.name for layer in traced.layers}
     assert all(value > 0 for value in latency.values())
+    # The measurement feeds the Layers page: a latency column and a latency cost chart.
+    app.session_state["_followed_url"] = False  # as if a URL naming the Layers page
+    app.session_state["_wanted_page"] = "layers"
+    app.run()
+    _no_errors(app)
+    assert app.title[0].value == "Layers"
+    frame = app.dataframe[0].value
+    assert frame["latency (ms)"].notna().all() and (frame["latency (ms)"] > 0).all()
+    assert "latency (measured)" in app.radio(key="layers_metric").options
 
 
 def test_diagram_search_picks_block_and_layer() -> None:
