@@ -121,8 +121,8 @@ def test_app_end_to_end(server: str, browser: object, tmp_path: pathlib.Path) ->
     assert re.fullmatch(r"[0-9,]+", changed) and changed != "7,978,856"
     assert "k=31" in page.url
 
-    # The Diagram page: dense block 1 as an SVG inside the pan-and-zoom frame.
-    page.goto(f"{server}/?page=diagram")
+    # The Diagram page (through the page menu): block 1 as an SVG in the pan-and-zoom frame.
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Diagram").click()
     frame = page.frame_locator("iframe").first
     block = frame.locator("img#svg")
     block.wait_for()
@@ -130,9 +130,12 @@ def test_app_end_to_end(server: str, browser: object, tmp_path: pathlib.Path) ->
     assert block.evaluate("img => img.naturalWidth") > 100
     _shot(page, "diagram")
 
-    # A plotly chart on the Channels page.
-    page.goto(f"{server}/?page=channels")
+    # A plotly chart on the Channels page, reached through the page menu: the config stays.
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Channels").click()
     page.locator(".js-plotly-plot .main-svg").first.wait_for()
+    _settle(page)
+    assert "page=channels" in page.url and "k=31" in page.url
+    assert page.get_by_text("k=31, blocks 6-12-24-16").count() >= 1
     assert page.locator(".js-plotly-plot").count() >= 1
     _shot(page, "channels")
 
