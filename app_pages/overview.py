@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.state import current, require_trace
-from app_pages.widgets import NUMBER_COLUMNS, render_diagram
+from app_pages.widgets import render_diagram
 from densevis.facts import check_facts
 from densevis.render.tables import stage_table
 from densevis.units import format_bytes, format_count, format_si
@@ -43,8 +43,8 @@ def render() -> None:
     left, right = st.columns([3, 2])
     with left:
         st.subheader("Architecture (the paper's Table 1, from the trace)")
-        st.dataframe(stage_table(trace), hide_index=True, width="stretch",
-                     column_config=NUMBER_COLUMNS)
+        table = stage_table(trace)
+        st.table(table.style.format(thousands=",").hide(axis="index"))
     with right:
         st.subheader("Facts, checked")
         for fact in check_facts(trace):
