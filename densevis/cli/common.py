@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from densevis.config import DenseNetConfig, get_config, parse_blocks, parse_bytes, parse_input_size
 
@@ -45,3 +46,29 @@ def config_from_args(args: argparse.Namespace) -> DenseNetConfig:
 
 def max_memory_from_args(args: argparse.Namespace) -> int | None:
     return parse_bytes(args.max_memory) if args.max_memory else None
+
+
+FIGURE_FORMATS = ("svg", "png", "pdf", "html")
+
+
+def check_output(fmt: str, output: str | None) -> None:
+    """Before any work: a figure format needs -o, and the output must be writable."""
+    from densevis.errors import DenseVisError
+
+    if fmt in FIGURE_FORMATS and not output:
+        raise DenseVisError(f"--format {fmt} needs an output file: -o FILE")
+    if output:
+        from densevis.render.export import check_writable
+
+        check_writable(output)
+
+
+def emit_text(text: str, output: str | None) -> int:
+    """Text to the output file (written whole, or not at all) or to stdout."""
+    if output:
+        from densevis.render.export import write_atomic
+
+        write_atomic(output, text.encode("utf-8"))
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from densevis.cli.common import add_model_options, config_from_args, max_memory_from_args
-from densevis.errors import DenseVisError
+from densevis.cli.common import (
+    add_model_options,
+    check_output,
+    config_from_args,
+    emit_text,
+    max_memory_from_args,
+)
 from densevis.reuse import FeatureReuse
 
 FORMATS = ("json", "csv", "svg", "png", "pdf", "html")
@@ -45,12 +50,7 @@ def compute(args: argparse.Namespace) -> FeatureReuse:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.format in ("svg", "png", "pdf", "html") and not args.output:
-        raise DenseVisError(f"--format {args.format} needs an output file: -o FILE")
-    if args.output:
-        from densevis.render.export import check_writable
-
-        check_writable(args.output)
+    check_output(args.format, args.output)
     reuse = compute(args)
     if args.block is not None:
         reuse.block(args.block)  # a clear error for a block that does not exist
@@ -63,13 +63,13 @@ def run(args: argparse.Namespace) -> int:
             text = json.dumps(data, indent=2) + "\n"
         else:
             text = reuse.to_json() + "\n"
-        return _write_text(text, args.output)
+        return emit_text(text, args.output)
     if args.format == "csv":
         if args.block is not None:
             text = reuse.block(args.block).to_matrix().to_csv(float_format="%.6g")
         else:
             text = reuse.to_dataframe().to_csv(index=False, float_format="%.6g")
-        return _write_text(text, args.output)
+        return emit_text(text, args.output)
     from densevis.render.export import figure_bytes, write_atomic
     from densevis.render.reuse_charts import reuse_heatmap_chart, reuse_heatmaps_chart
 
@@ -81,14 +81,4 @@ def run(args: argparse.Namespace) -> int:
                                       normalize=args.normalize or "column")
     write_atomic(args.output, figure_bytes(figure, args.format))
     print(f"wrote {args.output}", file=sys.stderr)
-    return 0
-
-
-def _write_text(text: str, output: str | None) -> int:
-    if output:
-        from densevis.render.export import write_atomic
-
-        write_atomic(output, text.encode("utf-8"))
-    else:
-        sys.stdout.write(text)
     return 0

@@ -6,7 +6,13 @@ import argparse
 import json
 import sys
 
-from densevis.cli.common import add_model_options, config_from_args, max_memory_from_args
+from densevis.cli.common import (
+    add_model_options,
+    check_output,
+    config_from_args,
+    emit_text,
+    max_memory_from_args,
+)
 from densevis.errors import DenseVisError
 from densevis.memory import MemoryReport
 from densevis.units import format_bytes
@@ -56,12 +62,7 @@ def compute(args: argparse.Namespace) -> MemoryReport:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.format in ("svg", "png", "pdf", "html") and not args.output:
-        raise DenseVisError(f"--format {args.format} needs an output file: -o FILE")
-    if args.output:
-        from densevis.render.export import check_writable
-
-        check_writable(args.output)
+    check_output(args.format, args.output)
     report = compute(args)
     if args.format in ("svg", "png", "pdf", "html"):
         from densevis.render.export import figure_bytes, write_atomic
@@ -78,13 +79,7 @@ def run(args: argparse.Namespace) -> int:
         text = frame.to_csv(index=False)
     else:
         text = table_text(report)
-    if args.output:
-        from densevis.render.export import write_atomic
-
-        write_atomic(args.output, text.encode("utf-8"))
-    else:
-        sys.stdout.write(text)
-    return 0
+    return emit_text(text, args.output)
 
 
 def table_text(report: MemoryReport) -> str:

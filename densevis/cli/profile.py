@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from densevis.cli.common import add_model_options, config_from_args, max_memory_from_args
+from densevis.cli.common import add_model_options, config_from_args, emit_text, max_memory_from_args
 from densevis.errors import DenseVisError
 from densevis.timing import DevicePeak, Profile, RooflinePoint, ThroughputPoint
 
@@ -173,11 +173,7 @@ def _emit(args: argparse.Namespace, result: Profile, throughput: list[Throughput
         text = json.dumps(data, indent=2) + "\n"
     else:
         text = result.to_dataframe().to_csv(index=False)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    else:
-        sys.stdout.write(text)
+    emit_text(text, args.output)
 
 
 def print_tables(result: Profile, throughput: list[ThroughputPoint] | None = None,

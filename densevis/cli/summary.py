@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from densevis.cli.common import add_model_options, config_from_args, max_memory_from_args
+from densevis.cli.common import (
+    add_model_options,
+    config_from_args,
+    emit_text,
+    max_memory_from_args,
+)
 from densevis.records import Trace
 from densevis.units import format_bytes, format_count, format_si
 
@@ -49,12 +53,7 @@ def run(args: argparse.Namespace) -> int:
         from densevis.render.tables import layer_table, table_text
 
         text = table_text(layer_table(result), args.format)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    else:
-        sys.stdout.write(text)
-    return 0
+    return emit_text(text, args.output)
 
 
 def print_table(result: Trace, console: object | None = None) -> None:
