@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -164,12 +163,10 @@ def test_dispatch_rejects_bad_input(trace121: Trace) -> None:
         DiagramOptions(direction="RL")
 
 
-def test_a_100_layer_block_renders_fast() -> None:
+def test_a_100_layer_block_draws_every_link() -> None:
+    """All 5,050 links of a 100-layer block (its speed is benchmarks/bench_render.py's job)."""
     config = densevis.get_config("densenet-bc-100").replace(block_config=(100,), growth_rate=4,
                                                             num_init_features=8)
     big = densevis.trace(config, device="cpu")
-    start = time.perf_counter()
     svg = diagram_bytes(diagrams.block_diagram(big, 1), "svg")
-    elapsed = time.perf_counter() - start
     assert svg.count(b'class="edge link"') == 5050
-    assert elapsed < 2.0, f"block view of L = 100 took {elapsed:.2f} s"
