@@ -10,6 +10,8 @@ from app_pages.widgets import show_figure
 from densevis.errors import DenseVisError
 
 UPLOAD_LIMIT_MB = 512
+CONFIG_FROM = {"file": "read from the file", "inferred": "inferred from the tensor shapes",
+               "argument": "as given"}
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -40,8 +42,9 @@ def render() -> None:
         reuse = _load(upload)
     if reuse is None:
         st.info("No checkpoint loaded: showing the current config with random weights, which "
-                "show no learned reuse (the map is flat). Load torchvision's trained "
-                "densenet121 file to see the paper's Figure 5.")
+                "show no learned reuse (each column is uniform; columns differ only by their "
+                "initialisation scale). Load torchvision's trained densenet121 file to see "
+                "the paper's Figure 5.")
         with st.spinner("Initialising weights…"):
             reuse = _random_reuse(config_key(trace.config))
         _offer_download()
@@ -66,7 +69,8 @@ def _load(upload):  # noqa: ANN001, ANN202 - UploadedFile -> FeatureReuse | None
         return None
     config = loaded.config
     st.success(
-        f"Loaded {loaded.tensors} tensors from {upload.name}: config {loaded.config_from} — "
+        f"Loaded {loaded.tensors} tensors from {upload.name}; config "
+        f"{CONFIG_FROM.get(loaded.config_from, loaded.config_from)}: "
         f"k = {config.growth_rate}, blocks {config.block_config}, "
         f"{config.num_init_features} initial features, bn_size {config.bn_size}, "
         f"{config.num_classes} classes"
