@@ -30,6 +30,16 @@ if not os.path.exists(CHROMIUM) and not os.environ.get("CI"):
                 allow_module_level=True)
 
 
+class _Exploit:
+    """Unpickling this would create a file: the loader must refuse it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple:
+        return (os.system, (f"touch {self.path}",))
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -168,6 +178,28 @@ def test_app_end_to_end(server: str, browser: object, tmp_path: pathlib.Path) ->
     assert root.tag.endswith("svg")
     assert "Dense block 4" in svg.read_text()
     _shot(page, "export")
+
+    # The Weights page: a pickle that would run code is refused (and runs nothing); a
+    # checkpoint saved by densevis loads and its config is read back.
+    import torch
+
+    from densevis import build_model
+    from densevis.weights import save_checkpoint
+
+    marker = tmp_path / "pwned"
+    torch.save({"state_dict": _Exploit(str(marker))}, tmp_path / "evil.pth")
+    save_checkpoint(build_model("densenet-bc-100", "cpu"), tmp_path / "bc100.pth")
+    page.goto(f"{server}/?page=weights")
+    upload = page.locator('input[type="file"]')
+    upload.wait_for(state="attached")
+    _settle(page)
+    upload.set_input_files(str(tmp_path / "evil.pth"))
+    page.get_by_text("refused 'evil.pth'").wait_for()
+    assert not marker.exists()
+    upload.set_input_files(str(tmp_path / "bc100.pth"))
+    page.get_by_text("Loaded 596 tensors from bc100.pth").wait_for()
+    _settle(page)
+    _shot(page, "weights")
     context.close()
-    for name in ("overview", "diagram", "channels", "layers", "export"):
+    for name in ("overview", "diagram", "channels", "layers", "export", "weights"):
         assert (ARTIFACTS / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
