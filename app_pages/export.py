@@ -4,6 +4,7 @@ config and theme. Files are made when their button is clicked, not before."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -24,6 +25,10 @@ MIME = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf",
         "dot": "text/vnd.graphviz", "html": "text/html", "csv": "text/csv",
         "markdown": "text/markdown", "latex": "application/x-latex",
         "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation"}
+if TYPE_CHECKING:
+    import graphviz
+    import plotly.graph_objects as go
+
 SUFFIX = {"markdown": "md", "latex": "tex"}
 CHART_TITLES = {"channels": "Channel growth", "composition": "Channel composition",
                 "connectivity": "Connectivity matrix", "cost": "Cost per layer",
@@ -51,7 +56,7 @@ def render() -> None:
     options = DiagramOptions(direction=direction, theme=state.theme,
                              latency_ms=latency_for(trace.config))
 
-    def make_graph():  # noqa: ANN202 - graphviz.Digraph
+    def make_graph() -> graphviz.Digraph:
         return diagram(trace, view, block=block, layer=min(int(layer), layers), options=options)
 
     _buttons(f"{stem}-{view}", DIAGRAM_FORMATS,
@@ -63,7 +68,7 @@ def render() -> None:
     chart_block = cols[1].selectbox("Block", [b.index for b in trace.blocks],
                                     key="export_chart_block")
 
-    def make_figure():  # noqa: ANN202 - go.Figure
+    def make_figure() -> go.Figure:
         from densevis.render.charts import chart
 
         return chart(trace, name, block=chart_block, theme=state.theme,

@@ -7,6 +7,7 @@ import streamlit as st
 from app_pages.state import current, require_trace, store_profile
 from app_pages.widgets import show_figure
 from densevis.errors import DenseVisError
+from densevis.records import Trace
 from densevis.render.perf_charts import latency_chart, roofline_chart, throughput_chart
 
 
@@ -56,7 +57,7 @@ def render() -> None:
         show_figure(throughput_chart(points, theme=state.theme), key="latency_tp")
 
 
-def _measure(trace, device: str, batch: int, warmup: int, repeats: int) -> None:
+def _measure(trace: Trace, device: str, batch: int, warmup: int, repeats: int) -> None:
     from densevis.profiler import measure_peak, profile_latency, roofline
 
     bar = st.progress(0.0, text="Building the model and warming up…")

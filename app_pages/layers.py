@@ -6,6 +6,7 @@ import streamlit as st
 
 from app_pages.state import current, latency_for, require_trace
 from app_pages.widgets import NUMBER_COLUMNS, show_figure
+from densevis.records import Trace
 from densevis.render.tables import layer_table, table_text
 
 
@@ -40,7 +41,7 @@ def render() -> None:
                        key="layers_csv", on_click="ignore")
 
 
-def _cost_charts(trace, latency: dict[str, float] | None) -> None:  # noqa: ANN001 - Trace
+def _cost_charts(trace: Trace, latency: dict[str, float] | None) -> None:
     """Cost per dense layer, coloured by block, and the block-level breakdown."""
     from densevis.render.charts import cost_breakdown_chart, cost_chart
 

@@ -3,11 +3,18 @@ memory cost of concatenation, analytic and measured."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from app_pages.state import config_key, current, require_trace
 from app_pages.widgets import show_figure
 from densevis.errors import DenseVisError
+from densevis.records import Trace
+from densevis.reuse import FeatureReuse
+
+if TYPE_CHECKING:
+    from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 UPLOAD_LIMIT_MB = 512
 CONFIG_FROM = {"file": "read from the file", "inferred": "inferred from the tensor shapes",
@@ -15,7 +22,7 @@ CONFIG_FROM = {"file": "read from the file", "inferred": "inferred from the tens
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _random_reuse(key: str):  # noqa: ANN202 - FeatureReuse
+def _random_reuse(key: str) -> FeatureReuse:
     """Heat map of a freshly initialised model of this config (cached per config)."""
     import json
 
@@ -52,7 +59,7 @@ def render() -> None:
     _show_memory(trace, state.device, state.theme)
 
 
-def _load(upload):  # noqa: ANN001, ANN202 - UploadedFile -> FeatureReuse | None
+def _load(upload: UploadedFile) -> FeatureReuse | None:
     from densevis.weights import feature_reuse, load_checkpoint
 
     if upload.size > UPLOAD_LIMIT_MB * 1024**2:
@@ -101,7 +108,7 @@ def _offer_download() -> None:
                 st.error(f"Download failed: {problem}")
 
 
-def _show_reuse(reuse, theme: str) -> None:  # noqa: ANN001
+def _show_reuse(reuse: FeatureReuse, theme: str) -> None:
     from densevis.render.reuse_charts import reuse_heatmap_chart
     from densevis.reuse import REUSE_NOTE
 
@@ -120,7 +127,7 @@ def _show_reuse(reuse, theme: str) -> None:  # noqa: ANN001
                        on_click="ignore")
 
 
-def _show_memory(trace, device: str, theme: str) -> None:  # noqa: ANN001
+def _show_memory(trace: Trace, device: str, theme: str) -> None:
     from densevis.memory import MemoryReport, concat_memory
     from densevis.render.reuse_charts import memory_chart
 

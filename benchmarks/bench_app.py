@@ -15,6 +15,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -29,11 +33,11 @@ def _port() -> int:
         return sock.getsockname()[1]
 
 
-def _params(page) -> str:  # noqa: ANN001 - playwright page
+def _params(page: Page) -> str:
     return page.locator(METRIC).first.inner_text().strip()
 
 
-def _wait_params_change(page, old: str) -> str:  # noqa: ANN001
+def _wait_params_change(page: Page, old: str) -> str:
     page.wait_for_function(
         f"""() => {{ const e = document.querySelector('{METRIC}');
                    return e && e.innerText.trim() !== '{old}'
