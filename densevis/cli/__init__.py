@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from densevis.errors import DenseVisError
 
 # Subcommand modules, in the order `densevis --help` lists them.
-SUBCOMMANDS = ("summary", "export", "profile", "heatmap", "memory")
+SUBCOMMANDS = ("summary", "export", "profile", "heatmap", "memory", "app")
 
 
 def build_parser() -> argparse.ArgumentParser:
