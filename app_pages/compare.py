@@ -6,7 +6,8 @@ import streamlit as st
 
 from app_pages.state import current, latency_for, require_trace, trace_of, with_growth_rate
 from app_pages.widgets import NUMBER_COLUMNS, show_figure
-from densevis.config import PRESETS, DenseNetConfig
+from densevis.config import PRESETS, DenseNetConfig, parse_config_spec
+from densevis.errors import DenseVisError
 from densevis.render.charts import channel_growth_chart, growth_rate_chart
 from densevis.render.tables import comparison_table
 
@@ -21,14 +22,24 @@ def render() -> None:
     state = current()
     st.title("Compare")
     blocks = "-".join(str(n) for n in trace.config.block_config)
-    st.caption(f"Growth rates on the current block config ({blocks}) and any presets; "
-               "2 to 4 in all.")
+    st.caption(f"Growth rates on the current block config ({blocks}), presets, and configs "
+               "of your own; 2 to 4 in all.")
     left, right = st.columns(2)
     rates = left.multiselect("Growth rates", SWEEP + (128,), default=list(DEFAULT_RATES),
                              key="compare_rates")
     presets = right.multiselect("Presets", list(PRESETS), key="compare_presets")
+    custom = st.text_area("More configs, one per line (a preset and/or fields)",
+                          key="compare_custom", height=80,
+                          placeholder="k=24 blocks=6,12,32,32 theta=0.5\ndensenet-bc-100 k=24")
     configs: list[DenseNetConfig] = [with_growth_rate(trace.config, k) for k in rates]
     configs += [PRESETS[name] for name in presets]
+    for number, line in enumerate(custom.splitlines(), start=1):
+        if line.strip():
+            try:
+                configs.append(parse_config_spec(line, base=trace.config))
+            except DenseVisError as problem:
+                st.error(f"line {number}: {problem}")
+                return
     if not 2 <= len(configs) <= 4:
         st.error(f"Pick 2 to 4 configs to compare (now {len(configs)}).")
         return

@@ -309,6 +309,40 @@ def parse_input_size(text: str) -> tuple[int, int]:
     return values[0], values[1]
 
 
+SPEC_KEYS = {
+    "k": ("growth_rate", int),
+    "blocks": ("block_config", parse_blocks),
+    "init": ("num_init_features", int),
+    "bn": ("bn_size", int),
+    "theta": ("compression", float),
+    "size": ("input_size", parse_input_size),
+    "classes": ("num_classes", int),
+}
+
+
+def parse_config_spec(text: str, base: DenseNetConfig | None = None) -> DenseNetConfig:
+    """'densenet169' or 'k=24 blocks=6,12,32,32 theta=0.5' (fields over a preset, or over
+    ``base``, or over densenet121) -> a validated config."""
+    words = str(text).replace(";", " ").split()
+    if not words:
+        raise DenseVisError("empty config: give a preset name or fields like k=24 blocks=6,12")
+    config = base or PRESETS[DEFAULT_PRESET]
+    if "=" not in words[0]:
+        config = get_config(words.pop(0))
+    changes: dict[str, Any] = {}
+    for word in words:
+        key, _, value = word.partition("=")
+        if key not in SPEC_KEYS or not value:
+            known = ", ".join(f"{name}=" for name in SPEC_KEYS)
+            raise DenseVisError(f"cannot read {word!r}: use {known}")
+        field_name, parse = SPEC_KEYS[key]
+        try:
+            changes[field_name] = parse(value)
+        except ValueError:
+            raise DenseVisError(f"cannot read {word!r}: {value!r} is not a number") from None
+    return config.replace(**changes) if changes else config
+
+
 def parse_bytes(text: str) -> int:
     """'8G', '512MiB', '1000000' -> bytes."""
     raw = str(text).strip().upper().replace("IB", "").replace("B", "")

@@ -143,3 +143,16 @@ def test_connectivity_slices_come_from_the_trace() -> None:
     _no_errors(app)
     frame = app.dataframe[0].value
     assert list(frame["slice"]) == ["0:128", "128:160", "160:192", "192:224"]
+
+
+def test_compare_takes_custom_configs_and_refuses_bad_ones() -> None:
+    app = _run({"page": "compare"})
+    app.multiselect(key="compare_rates").set_value([12, 24]).run()
+    app.text_area(key="compare_custom").set_value("k=24 blocks=6,12,32,32\n").run()
+    _no_errors(app)
+    frame = app.dataframe[0].value
+    assert list(frame["k"]) == [12, 24, 24]
+    assert list(frame["params"])[:2] == [1_448_376, 4_743_180]
+    app.text_area(key="compare_custom").set_value("k=24 depth=3").run()
+    assert not app.exception
+    assert "line 1: cannot read 'depth=3'" in app.error[0].value

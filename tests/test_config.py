@@ -103,3 +103,17 @@ def test_huge_config_is_refused_from_the_estimate() -> None:
         check_memory(huge)
     with pytest.raises(DenseVisError, match=r"over the 1\.0 MiB cap \(--max-memory\)"):
         check_memory(get_config("densenet121"), max_bytes=1024**2)
+
+
+def test_config_specs() -> None:
+    from densevis.config import parse_config_spec
+
+    assert parse_config_spec("densenet169") == get_config("densenet169")
+    spec = parse_config_spec("k=24 blocks=6,12,32,32 theta=0.5 bn=0")
+    assert (spec.growth_rate, spec.block_config, spec.bn_size) == (24, (6, 12, 32, 32), 0)
+    assert parse_config_spec("densenet-bc-100 k=24").stem == "cifar"
+    for bad, message in (("", "empty config"), ("k=0", "growth rate must be"),
+                         ("depth=3", "cannot read 'depth=3'"), ("k=x", "'x' is not a number"),
+                         ("resnet", "unknown model 'resnet'")):
+        with pytest.raises(DenseVisError, match=message):
+            parse_config_spec(bad)
