@@ -287,12 +287,16 @@ def _probe(model: DenseNet, config: DenseNetConfig) -> _Recorder:
                         dtype=parameter.dtype)
     recorder = _Recorder(model)
     was_training = model.training
+    threads = torch.get_num_threads()
     recorder.attach(image)
     try:
         model.eval()
+        # The probe is tiny: one thread does it as fast, and leaves the other cores free.
+        torch.set_num_threads(1)
         with torch.inference_mode():
             model(image)
     finally:
+        torch.set_num_threads(threads)
         recorder.detach()
         model.train(was_training)
     return recorder

@@ -1,19 +1,15 @@
-"""`densevis app`: start the Streamlit app with torch and the drawing code already imported,
-so the first page a person opens does not wait for them (importing torch takes about a
-second; `streamlit run app.py` works too, it only starts colder)."""
+"""`densevis app`: start the browser app. The app lives beside the package (app.py and
+app_pages/), so this only finds it and hands over to its launcher; the library itself never
+imports streamlit."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import os
-import threading
+import sys
 from pathlib import Path
 
 from densevis.errors import DenseVisError
-
-PRELOAD = ("densevis.tracer", "densevis.render.diagrams", "densevis.render.charts",
-           "densevis.render.tables", "densevis.facts")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,21 +28,9 @@ def app_script() -> Path:
     return script
 
 
-def _preload() -> None:
-    for module in PRELOAD:
-        importlib.import_module(module)
-
-
 def run(args: argparse.Namespace) -> int:
-    script = app_script()
-    # Import torch and the drawing code while the server starts and the browser loads the
-    # page shell; the first script run then finds them in sys.modules.
-    threading.Thread(target=_preload, name="densevis-preload", daemon=True).start()
-    from streamlit.web import cli as streamlit_cli
-
-    os.chdir(script.parent)  # .streamlit/config.toml lives beside app.py
-    argv = ["run", str(script), "--server.port", str(args.port)]
-    if args.address:
-        argv += ["--server.address", args.address]
-    streamlit_cli.main(args=argv, prog_name="streamlit", standalone_mode=True)
+    root = str(app_script().parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    importlib.import_module("app_pages.launch").serve(args.port, args.address)
     return 0
