@@ -152,3 +152,9 @@ def test_bad_trace_targets() -> None:
         densevis.trace(torch.nn.Linear(2, 2))
     with pytest.raises(DenseVisError, match="batch size must be a positive integer"):
         densevis.trace("densenet121", batch_size=0)
+
+
+def test_trace_leaves_the_thread_count_as_it_was() -> None:
+    before = torch.get_num_threads()
+    densevis.trace("densenet-bc-100")
+    assert torch.get_num_threads() == before
