@@ -223,12 +223,17 @@ class Trace:
             )
         return tuple(rows)
 
+    def source_channels(self, block: int) -> dict[int, int]:
+        """Channels each source of a block contributes: 0 = the block input (k0), l = H_l."""
+        widths = {0: self.block(block).k0}
+        widths.update({row.position: row.out_channels for row in self.dense_layers(block)})
+        return widths
+
     def input_slices(self, block: int, position: int) -> tuple[tuple[int, int, int], ...]:
         """(source, start, end) channel slices of dense layer ``position``'s input, in the
         order its concatenation joined them (source 0 = block input)."""
         concat = self.layer(f"features.denseblock{block}.denselayer{position}.concat")
-        widths = {0: self.block(block).k0}
-        widths.update({row.position: row.out_channels for row in self.dense_layers(block)})
+        widths = self.source_channels(block)
         slices, start = [], 0
         for source in concat.sources:
             slices.append((source, start, start + widths[source]))

@@ -17,9 +17,20 @@ def format_count(value: int) -> str:
     return f"{int(value):,}"
 
 
+_SI = (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3))
+
+
 def format_si(value: float, digits: int = 3) -> str:
     """2834000000 -> '2.834 G' (decimal units, for MACs and FLOPs)."""
-    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
+    for unit, scale in _SI:
         if abs(value) >= scale:
             return f"{value / scale:.{digits}f} {unit}"
     return f"{value:g}"
+
+
+def format_compact(value: float) -> str:
+    """70400 -> '70.4K': three significant digits and no space, for narrow diagram nodes."""
+    for unit, scale in _SI:
+        if abs(value) >= scale:
+            return f"{value / scale:.3g}{unit}"
+    return f"{value:.3g}"

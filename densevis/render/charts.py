@@ -68,21 +68,13 @@ def channel_growth_chart(traces: Sequence[Trace], theme: str = "light") -> go.Fi
 # --------------------------------------------------------------------------- 6. composition
 
 
-def _source_channels(trace: Trace, block: int) -> dict[int, int]:
-    """Channels each source of a block contributes: 0 = block input k0, l = H_l's output."""
-    channels = {0: trace.block(block).k0}
-    for row in trace.dense_layers(block):
-        channels[row.position] = row.out_channels
-    return channels
-
-
 def channel_composition_chart(trace: Trace, block: int, theme: str = "light") -> go.Figure:
     """For each layer of a block, its input channels stacked by the layer that produced them
     (from the concat ops' sources)."""
     _check_block(trace, block)
     look = get_theme(theme)
     info = trace.block(block)
-    channels = _source_channels(trace, block)
+    channels = trace.source_channels(block)
     concats = {op.position: op for op in trace.layers
                if op.kind == "concat" and op.block == block}
     targets = list(range(1, info.layers + 1)) + [None]  # None: the block output
@@ -115,7 +107,7 @@ def connectivity_chart(trace: Trace, block: int, value: str = "present",
     look = get_theme(theme)
     info = trace.block(block)
     size = info.layers + 1
-    channels = _source_channels(trace, block)
+    channels = trace.source_channels(block)
     matrix: list[list[float | None]] = [[None] * size for _ in range(size)]
     links = [*trace.block_links(block), *(x for x in trace.output_links if x.block == block)]
     for link in links:

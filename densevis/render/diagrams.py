@@ -20,7 +20,7 @@ import graphviz
 from densevis.errors import DenseVisError
 from densevis.records import DenseLayerSummary, Layer, Trace
 from densevis.render.theme import Theme, get_theme, with_alpha
-from densevis.units import format_bytes, format_si
+from densevis.units import format_bytes, format_compact, format_si
 
 VIEWS = ("overview", "block", "layer", "full")
 DIRECTIONS = ("LR", "TB")
@@ -228,23 +228,15 @@ class _Colorizer:
         )
 
 
-def _compact(value: float) -> str:
-    """70400 -> '70.4K' (three significant digits, no space: fits a narrow node)."""
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g}{unit}"
-    return f"{value:.3g}"
-
-
 def _layer_lines(row: DenseLayerSummary, show: Sequence[str], latency: float | None) -> list[str]:
     """A dense layer's node text: name, then input channels, params, MACs, ms (as shown)."""
     lines = [f"H{row.position}"]
     if "shape" in show:
         lines.append(str(row.in_channels))
     if "params" in show:
-        lines.append(_compact(row.params))
+        lines.append(format_compact(row.params))
     if "macs" in show:
-        lines.append(_compact(row.macs))
+        lines.append(format_compact(row.macs))
     if "latency" in show and latency is not None:
         lines.append(f"{latency:.2f}ms")
     return lines
