@@ -73,7 +73,7 @@ def measure(launcher: str) -> None:
         page.set_default_timeout(60_000)
         start = time.perf_counter()
         server = subprocess.Popen(
-            [*LAUNCHERS[launcher], "--port", str(port), "--address", "127.0.0.1"]
+            [*LAUNCHERS[launcher], "--server.port", str(port), "--server.address", "127.0.0.1"]
             if launcher == "densevis app" else
             [*LAUNCHERS[launcher], "--server.headless", "true", "--server.port", str(port),
              "--server.address", "127.0.0.1"],

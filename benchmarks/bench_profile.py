@@ -38,10 +38,10 @@ def main() -> None:
         plains.append(result.plain_total_ms)
         hooked.append(result.hooked_total_ms)
         residual.append(result.unattributed_ms)
-        print(f"round {round_index}: profile took {wall:.2f} s for {len(result.layers)} ops; "
+        print(f"round {round_index}: profile took {wall:.2f} s for {len(result.ops)} ops; "
               f"plain {result.plain_total_ms:.2f} ms, hooked {result.hooked_total_ms:.2f} ms, "
               f"overhead {100 * result.overhead:+.1f}%, per-layer sum "
-              f"{result.layer_sum_ms:.2f} ms + unattributed {result.unattributed_ms:.2f} ms "
+              f"{result.op_sum_ms:.2f} ms + unattributed {result.unattributed_ms:.2f} ms "
               f"(between ops per pass {result.pass_residual_ms:.2f} ms)")
     print(f"\ndensenet121, batch {args.batch_size}, {result.threads} threads, warm-up 3, "
           f"repeats 10; median of {args.rounds} profiles:")

@@ -158,15 +158,15 @@ def main() -> None:
     print(f"{'network':34} {'ops':>6} {'ms':>9} {'us/op':>8}")
     deep = densevis.build_model("densenet264", device="cpu")
     elapsed, records = median_ms(lambda: densevis.trace(deep), args.runs)
-    print(f"{'densenet264 (6-12-64-48)':34} {len(records.layers):6d} {elapsed:9.1f} "
-          f"{1e3 * elapsed / len(records.layers):8.1f}")
+    print(f"{'densenet264 (6-12-64-48)':34} {len(records.ops):6d} {elapsed:9.1f} "
+          f"{1e3 * elapsed / len(records.ops):8.1f}")
     previous = None
     for layers in (25, 50, 100, 200):
         net = densevis.build_model(custom(layers), device="cpu")
         elapsed, records = median_ms(lambda net=net: densevis.trace(net), max(3, args.runs // 2))
         growth = f"  x{elapsed / previous:.2f} for 2x layers" if previous else ""
-        print(f"{f'2 blocks of {layers} layers (k=12)':34} {len(records.layers):6d} "
-              f"{elapsed:9.1f} {1e3 * elapsed / len(records.layers):8.1f}{growth}")
+        print(f"{f'2 blocks of {layers} layers (k=12)':34} {len(records.ops):6d} "
+              f"{elapsed:9.1f} {1e3 * elapsed / len(records.ops):8.1f}{growth}")
         previous = elapsed
 
 

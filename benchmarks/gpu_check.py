@@ -43,24 +43,24 @@ def main() -> int:
         result = profile_latency(model, batch_size=batch, warmup=args.warmup,
                                  repeats=args.repeats)
         wall = time.perf_counter() - start
-        total = result.layer_sum_ms + result.unattributed_ms
+        total = result.op_sum_ms + result.unattributed_ms
         print(f"\nbatch {batch}: {result.timer}, profile took {wall:.1f} s")
         print(f"  plain {result.plain_total_ms:.3f} ms, hooked {result.hooked_total_ms:.3f} ms, "
               f"overhead {100 * result.overhead:+.1f}%")
-        print(f"  per-layer sum {result.layer_sum_ms:.3f} ms + unattributed "
+        print(f"  per-layer sum {result.op_sum_ms:.3f} ms + unattributed "
               f"{result.unattributed_ms:.3f} ms = {total:.3f} ms "
               f"(IQR {result.unattributed_q1_ms:.3f}-"
               f"{result.unattributed_q3_ms:.3f}; between ops per pass "
               f"{result.pass_residual_ms:.3f})")
         print(f"  {batch / (result.plain_total_ms / 1e3):.0f} images/s from the plain pass")
-        for timing in sorted(result.layers, key=lambda t: -t.median_ms)[:5]:
+        for timing in sorted(result.ops, key=lambda t: -t.median_ms)[:5]:
             print(f"    {timing.name:48} {timing.kind:10} {timing.median_ms:8.3f} ms "
                   f"(IQR {timing.q1_ms:.3f}-{timing.q3_ms:.3f})")
         if result.timer != "cuda events" or not result.device.startswith("cuda"):
             failures.append(f"batch {batch}: timer {result.timer} on {result.device}")
-        if len(result.layers) != 430:
-            failures.append(f"batch {batch}: {len(result.layers)} rows, expected 430")
-        if not all(t.median_ms > 0 and math.isfinite(t.median_ms) for t in result.layers):
+        if len(result.ops) != 430:
+            failures.append(f"batch {batch}: {len(result.ops)} rows, expected 430")
+        if not all(t.median_ms > 0 and math.isfinite(t.median_ms) for t in result.ops):
             failures.append(f"batch {batch}: a non-positive or non-finite median")
         if not math.isclose(total, result.hooked_total_ms, rel_tol=0.01):
             failures.append(f"batch {batch}: identity off ({total} vs {result.hooked_total_ms})")

@@ -52,10 +52,10 @@ def layer_count_fact(trace: Trace) -> FactCheck:
 
 
 def links_fact(trace: Trace) -> FactCheck:
-    wrong = [f"block {b.index}: {b.links} links for L={b.layers} "
-             f"(formula {dense_links(b.layers)})"
-             for b in trace.blocks if b.links != dense_links(b.layers)]
-    shown = ", ".join(f"L={b.layers} → {b.links}" for b in trace.blocks)
+    wrong = [f"block {b.index}: {b.links} links for L={b.dense_layers} "
+             f"(formula {dense_links(b.dense_layers)})"
+             for b in trace.blocks if b.links != dense_links(b.dense_layers)]
+    shown = ", ".join(f"L={b.dense_layers} → {b.links}" for b in trace.blocks)
     return FactCheck("L(L+1)/2 links per block", not wrong, "; ".join(wrong) or shown)
 
 
@@ -72,7 +72,7 @@ def input_channels_fact(trace: Trace) -> FactCheck:
 
 
 def transition_fact(trace: Trace) -> FactCheck:
-    convs = [layer for layer in trace.layers
+    convs = [layer for layer in trace.ops
              if layer.stage.startswith("transition") and layer.kind == "conv"]
     halved = all(conv.out_channels == conv.in_channels // 2 for conv in convs)
     theta = trace.config.compression

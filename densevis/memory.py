@@ -25,7 +25,7 @@ from math import prod
 from typing import TYPE_CHECKING, Any
 
 from densevis.errors import DenseVisError
-from densevis.records import Layer, Trace
+from densevis.records import Op, Trace
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -182,7 +182,7 @@ class MemoryReport:
 
 
 def _element_size(trace: Trace) -> int:
-    for layer in trace.layers:
+    for layer in trace.ops:
         if layer.activation_bytes:
             return layer.activation_bytes // prod(layer.output_shape)
     raise DenseVisError("the trace has no layer with activations")
@@ -195,8 +195,8 @@ def _scale(value: int, trace: Trace, batch_size: int) -> int:
 
 def _block_memory(trace: Trace, index: int, batch_size: int) -> BlockMemory:
     info = trace.block(index)
-    ops = [layer for layer in trace.layers if layer.block == index]
-    layers: dict[int, list[Layer]] = {}
+    ops = [layer for layer in trace.ops if layer.block == index]
+    layers: dict[int, list[Op]] = {}
     output = None
     for op in ops:
         if op.position is None:
@@ -241,7 +241,7 @@ def _block_memory(trace: Trace, index: int, batch_size: int) -> BlockMemory:
     )
     return BlockMemory(
         block=index,
-        layers=info.layers,
+        layers=info.dense_layers,
         k0=info.k0,
         growth_rate=info.growth_rate,
         height=info.height,
@@ -267,7 +267,7 @@ def concat_memory(trace: Trace, batch_size: int | None = None) -> NetworkMemory:
     if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
         raise DenseVisError(f"batch size must be a positive integer, got {batch_size!r}")
     element = _element_size(trace)
-    others = [layer for layer in trace.layers if layer.block is None]
+    others = [layer for layer in trace.ops if layer.block is None]
     other_inference = max(
         (prod(layer.input_shape) * element + layer.activation_bytes for layer in others),
         default=0,

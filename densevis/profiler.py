@@ -38,7 +38,7 @@ from densevis.model import DenseNet
 from densevis.records import Trace
 from densevis.timing import (
     DevicePeak,
-    LayerTiming,
+    OpTiming,
     Profile,
     RooflinePoint,
     ThroughputPoint,
@@ -293,7 +293,7 @@ def profile_latency(
 
     records = trace(model, batch_size=batch_size, max_memory=memory_cap(placed, max_memory))
     modules = dict(model.named_modules())
-    leaves = [modules[layer.name] for layer in records.layers]
+    leaves = [modules[layer.name] for layer in records.ops]
     image = _image(model, batch_size)
     stamps = _Stamps(leaves, placed)
     timer = _Timer(placed)
@@ -332,9 +332,9 @@ def profile_latency(
         finally:
             stamps.detach()
     timings = []
-    for layer, values in zip(records.layers, per_layer, strict=True):
+    for layer, values in zip(records.ops, per_layer, strict=True):
         q1, median, q3 = _quartiles(values)
-        timings.append(LayerTiming(name=layer.name, kind=layer.kind, block=layer.block,
+        timings.append(OpTiming(name=layer.name, kind=layer.kind, block=layer.block,
                                    median_ms=median, q1_ms=q1, q3_ms=q3))
     hooked_total = statistics.median(hooked)
     layer_sum = sum(t.median_ms for t in timings)
@@ -347,7 +347,7 @@ def profile_latency(
         input_size=tuple(records.config.input_size),
         warmup=warmup,
         repeats=repeats,
-        layers=tuple(timings),
+        ops=tuple(timings),
         unattributed_ms=hooked_total - layer_sum,
         unattributed_q1_ms=rest_q1,
         unattributed_q3_ms=rest_q3,
@@ -519,9 +519,9 @@ def roofline(trace: Trace, profile: Profile, peak: DevicePeak | None = None
             f"{profile.batch_size}; trace at the profile's batch size"
         )
     size = _ELEMENT_SIZE.get(trace.dtype, 4)
-    timings = {timing.name: timing for timing in profile.layers}
+    timings = {timing.name: timing for timing in profile.ops}
     points = []
-    for layer in trace.layers:
+    for layer in trace.ops:
         timing = timings.get(layer.name)
         if timing is None:
             raise DenseVisError(f"the profile has no timing for {layer.name}")

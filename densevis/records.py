@@ -7,6 +7,7 @@ so records can be cached, pickled, compared, turned into JSON and drawn without 
 from __future__ import annotations
 
 import json
+import warnings
 from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,16 +17,16 @@ from densevis.config import DenseNetConfig
 if TYPE_CHECKING:
     import pandas as pd
 
-LAYER_KINDS = ("conv", "batchnorm", "relu", "maxpool", "avgpool", "linear", "concat", "dropout")
+OP_KINDS = ("conv", "batchnorm", "relu", "maxpool", "avgpool", "linear", "concat", "dropout")
 
 
 @dataclass(frozen=True)
-class Layer:
-    """One leaf operation of the network, in execution order."""
+class Op:
+    """One leaf operation of the network (a module call), in execution order."""
 
     index: int  # execution order, from 0
     name: str  # module path, torchvision's names: features.denseblock1.denselayer1.conv1
-    kind: str  # one of LAYER_KINDS
+    kind: str  # one of OP_KINDS
     stage: str  # "stem", "block1", "transition1", ..., "head"
     block: int | None  # dense block number (1-based) for ops inside a block, else None
     position: int | None  # dense layer l (1-based) inside its block; None for the block output
@@ -62,10 +63,10 @@ class Block:
     """One dense block as traced."""
 
     index: int  # 1-based
-    layers: int  # L
+    dense_layers: int  # L
     k0: int  # channels of the block input
-    growth_rate: int  # k: channels each layer adds (measured from the layers' outputs)
-    links: int  # links into the block's layers: L(L+1)/2
+    growth_rate: int  # k: channels each dense layer adds (measured from their outputs)
+    links: int  # links into the block's dense layers: L(L+1)/2
     output_links: int  # sources joined by the block-output concatenation: L + 1
     in_channels: int
     out_channels: int
@@ -75,12 +76,13 @@ class Block:
 
 @dataclass(frozen=True)
 class Stage:
-    """A group of layers as in the paper's Table 1: stem, block i, transition i, head."""
+    """A group of ops as in the paper's Table 1: stem, block i, transition i, head."""
 
     name: str  # "stem", "block1", "transition1", "head"
     title: str  # "Convolution + pooling", "Dense block 1", ...
     kind: str  # "stem", "block", "transition", "head"
-    layers: int  # dense layers in a block; ops elsewhere
+    dense_layers: int  # L of a dense block; 0 elsewhere
+    ops: int  # ops in the stage
     in_channels: int
     out_channels: int
     output_shape: tuple[int, ...]
@@ -126,18 +128,25 @@ class Trace:
     dtype: str
     totals: Totals
     blocks: tuple[Block, ...]
-    layers: tuple[Layer, ...]
+    ops: tuple[Op, ...]  # every op in execution order
     links: tuple[Link, ...]  # links into dense layers only
     output_links: tuple[Link, ...]  # block output concatenation: target = L + 1
+
+    @property
+    def layers(self) -> tuple[Op, ...]:
+        """Deprecated alias of ``ops`` (these are ops, not the paper's dense layers)."""
+        warnings.warn("Trace.layers is deprecated: use Trace.ops", DeprecationWarning,
+                      stacklevel=2)
+        return self.ops
 
     # ------------------------------------------------------------------ derived views
 
     def counts(self) -> dict[str, Any]:
-        """Layer kinds counted from the trace; convolutions split by kernel ("7x7", ...)."""
-        kinds = Counter(layer.kind for layer in self.layers)
+        """Op kinds counted from the trace; convolutions split by kernel ("7x7", ...)."""
+        kinds = Counter(layer.kind for layer in self.ops)
         conv = Counter(
             f"{layer.kernel[0]}x{layer.kernel[1]}"
-            for layer in self.layers
+            for layer in self.ops
             if layer.kind == "conv" and layer.kernel
         )
         return {
@@ -150,9 +159,9 @@ class Trace:
             "concat": kinds["concat"],
         }
 
-    def layer(self, name: str) -> Layer:
-        """A layer by module path (with or without the 'features.' prefix)."""
-        for layer in self.layers:
+    def op(self, name: str) -> Op:
+        """An op by module path (with or without the 'features.' prefix)."""
+        for layer in self.ops:
             if name in (layer.name, layer.short_name):
                 return layer
         raise KeyError(name)
@@ -164,19 +173,19 @@ class Trace:
         return tuple(link for link in self.links if link.block == index)
 
     def stages(self) -> tuple[Stage, ...]:
-        """Layers grouped into the stages of the paper's Table 1, in order."""
-        groups: dict[str, list[Layer]] = {}
-        for layer in self.layers:
+        """Ops grouped into the stages of the paper's Table 1, in order."""
+        groups: dict[str, list[Op]] = {}
+        for layer in self.ops:
             groups.setdefault(layer.stage, []).append(layer)
         stages = []
         for name, members in groups.items():
             kind = name.rstrip("0123456789")
             number = name[len(kind):]
             if kind == "block":
-                layers = self.block(int(number)).layers
+                dense_layers = self.block(int(number)).dense_layers
                 title = f"Dense block {number}"
             else:
-                layers = len(members)
+                dense_layers = 0
                 title = {"stem": "Stem", "transition": f"Transition {number}",
                          "head": "Classification"}[kind]
             stages.append(
@@ -184,7 +193,8 @@ class Trace:
                     name=name,
                     title=title,
                     kind=kind,
-                    layers=layers,
+                    dense_layers=dense_layers,
+                    ops=len(members),
                     in_channels=members[0].in_channels,
                     out_channels=members[-1].out_channels,
                     output_shape=members[-1].output_shape,
@@ -198,8 +208,8 @@ class Trace:
 
     def dense_layers(self, block: int | None = None) -> tuple[DenseLayerSummary, ...]:
         """Every dense layer H_l as one row (optionally of one block)."""
-        groups: dict[tuple[int, int], list[Layer]] = {}
-        for layer in self.layers:
+        groups: dict[tuple[int, int], list[Op]] = {}
+        for layer in self.ops:
             inside = layer.position is not None and layer.block is not None
             if inside and (block is None or layer.block == block):
                 groups.setdefault((layer.block, layer.position), []).append(layer)
@@ -232,7 +242,7 @@ class Trace:
     def input_slices(self, block: int, position: int) -> tuple[tuple[int, int, int], ...]:
         """(source, start, end) channel slices of dense layer ``position``'s input, in the
         order its concatenation joined them (source 0 = block input)."""
-        concat = self.layer(f"features.denseblock{block}.denselayer{position}.concat")
+        concat = self.op(f"features.denseblock{block}.denselayer{position}.concat")
         widths = self.source_channels(block)
         slices, start = [], 0
         for source in concat.sources:
@@ -253,7 +263,7 @@ class Trace:
             "totals": asdict(self.totals),
             "counts": self.counts(),
             "blocks": [asdict(block) for block in self.blocks],
-            "layers": [_layer_dict(layer) for layer in self.layers],
+            "ops": [_op_dict(op) for op in self.ops],
             "links": [asdict(link) for link in self.links],
             "output_links": [asdict(link) for link in self.output_links],
         }
@@ -272,7 +282,7 @@ class Trace:
             dtype=data["dtype"],
             totals=Totals(**data["totals"]),
             blocks=tuple(Block(**block) for block in data["blocks"]),
-            layers=tuple(_layer_from_dict(layer) for layer in data["layers"]),
+            ops=tuple(_op_from_dict(op) for op in data["ops"]),
             links=tuple(Link(**link) for link in data["links"]),
             output_links=tuple(Link(**link) for link in data["output_links"]),
         )
@@ -282,8 +292,8 @@ class Trace:
         import pandas as pd
 
         rows = []
-        for layer in self.layers:
-            row = _layer_dict(layer)
+        for layer in self.ops:
+            row = _op_dict(layer)
             row.pop("sources")
             for key in ("kernel", "stride", "padding"):
                 value = row[key]
@@ -295,7 +305,7 @@ class Trace:
         return frame.astype({"block": "Int64", "position": "Int64"})
 
 
-def _layer_dict(layer: Layer) -> dict[str, Any]:
+def _op_dict(layer: Op) -> dict[str, Any]:
     data = asdict(layer)
     for key in ("kernel", "stride", "padding", "input_shape", "output_shape", "sources"):
         if data[key] is not None:
@@ -303,9 +313,9 @@ def _layer_dict(layer: Layer) -> dict[str, Any]:
     return data
 
 
-def _layer_from_dict(data: dict[str, Any]) -> Layer:
+def _op_from_dict(data: dict[str, Any]) -> Op:
     values = dict(data)
     for key in ("kernel", "stride", "padding", "input_shape", "output_shape", "sources"):
         if values.get(key) is not None:
             values[key] = tuple(values[key])
-    return Layer(**values)
+    return Op(**values)

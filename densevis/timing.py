@@ -17,7 +17,7 @@ UNATTRIBUTED = "unattributed"  # name of the row for time no hook could attribut
 
 
 @dataclass(frozen=True)
-class LayerTiming:
+class OpTiming:
     """One leaf op's latency over the measured passes (milliseconds)."""
 
     name: str  # the trace's op name (module path), e.g. features.denseblock1.denselayer1.conv1
@@ -58,7 +58,7 @@ class Profile:
     input_size: tuple[int, int]
     warmup: int
     repeats: int
-    layers: tuple[LayerTiming, ...]  # in execution (trace) order
+    ops: tuple[OpTiming, ...]  # in execution (trace) order
     unattributed_ms: float
     unattributed_q1_ms: float
     unattributed_q3_ms: float
@@ -73,23 +73,23 @@ class Profile:
         return self.hooked_total_ms / self.plain_total_ms - 1 if self.plain_total_ms else 0.0
 
     @property
-    def layer_sum_ms(self) -> float:
-        """Sum of the per-layer medians."""
-        return sum(layer.median_ms for layer in self.layers)
+    def op_sum_ms(self) -> float:
+        """Sum of the per-op medians."""
+        return sum(layer.median_ms for layer in self.ops)
 
     def latency_ms(self, include_unattributed: bool = False) -> dict[str, float]:
-        """Op name -> median milliseconds, keyed like ``Trace.layers`` (for colour-by-latency).
+        """Op name -> median milliseconds, keyed like ``Trace.ops`` (for colour-by-latency).
 
         With ``include_unattributed`` the residual is added under the key ``"unattributed"``.
         """
-        result = {layer.name: layer.median_ms for layer in self.layers}
+        result = {layer.name: layer.median_ms for layer in self.ops}
         if include_unattributed:
             result[UNATTRIBUTED] = self.unattributed_ms
         return result
 
-    def layer(self, name: str) -> LayerTiming:
-        """A layer's timing by op name (with or without the 'features.' prefix)."""
-        for layer in self.layers:
+    def op(self, name: str) -> OpTiming:
+        """An op's timing by name (with or without the 'features.' prefix)."""
+        for layer in self.ops:
             if name in (layer.name, layer.name.removeprefix("features.")):
                 return layer
         raise KeyError(name)
@@ -99,7 +99,7 @@ class Profile:
         total = self.hooked_total_ms or 1.0
         rows = [
             {**asdict(layer), "iqr_ms": layer.iqr_ms, "share": layer.median_ms / total}
-            for layer in self.layers
+            for layer in self.ops
         ]
         rows.append({
             "name": UNATTRIBUTED, "kind": UNATTRIBUTED, "block": None,
@@ -124,12 +124,12 @@ class Profile:
             "hooked_total_ms": self.hooked_total_ms,
             "plain_total_ms": self.plain_total_ms,
             "overhead": self.overhead,
-            "layer_sum_ms": self.layer_sum_ms,
+            "op_sum_ms": self.op_sum_ms,
             "unattributed_ms": self.unattributed_ms,
             "unattributed_q1_ms": self.unattributed_q1_ms,
             "unattributed_q3_ms": self.unattributed_q3_ms,
             "pass_residual_ms": self.pass_residual_ms,
-            "layers": [asdict(layer) for layer in self.layers],
+            "ops": [asdict(layer) for layer in self.ops],
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -139,11 +139,11 @@ class Profile:
     def from_dict(cls, data: dict[str, Any]) -> Profile:
         """Inverse of to_dict."""
         fields = {key: value for key, value in data.items()
-                  if key not in ("overhead", "layer_sum_ms", "layers", "input_size")}
+                  if key not in ("overhead", "op_sum_ms", "ops", "input_size")}
         return cls(
             **fields,
             input_size=tuple(data["input_size"]),
-            layers=tuple(LayerTiming(**layer) for layer in data["layers"]),
+            ops=tuple(OpTiming(**op) for op in data["ops"]),
         )
 
     def to_dataframe(self) -> pd.DataFrame:

@@ -31,7 +31,7 @@ from densevis.devices import resolve_device
 from densevis.errors import DenseVisError
 from densevis.metrics import conv_macs, flops_from_macs, linear_macs, tensor_bytes
 from densevis.model import Concat, DenseNet, _DenseBlock, _DenseLayer, _Transition
-from densevis.records import Block, Layer, Link, Totals, Trace
+from densevis.records import Block, Link, Op, Totals, Trace
 
 _KINDS: tuple[tuple[type[nn.Module], str], ...] = (
     (nn.Conv2d, "conv"),
@@ -214,7 +214,7 @@ def _propagate(
 
 
 def _layer(index: int, event: _Event, in_shape: tuple[int, ...], out_shape: tuple[int, ...]
-           ) -> Layer:
+           ) -> Op:
     module = event.module
     kernel = stride = padding = None
     macs = 0
@@ -231,7 +231,7 @@ def _layer(index: int, event: _Event, in_shape: tuple[int, ...], out_shape: tupl
         kernel, stride = _pair(module.kernel_size), _pair(module.stride or module.kernel_size)
         padding = _pair(module.padding)
     in_place = event.kind == "relu" and getattr(module, "inplace", False)
-    return Layer(
+    return Op(
         index=index,
         name=event.name,
         kind=event.kind,
@@ -253,7 +253,7 @@ def _layer(index: int, event: _Event, in_shape: tuple[int, ...], out_shape: tupl
     )
 
 
-def _blocks(recorder: _Recorder, layers: tuple[Layer, ...]) -> tuple[Block, ...]:
+def _blocks(recorder: _Recorder, layers: tuple[Op, ...]) -> tuple[Block, ...]:
     result = []
     for block, widths in sorted(recorder.block_layers.items()):
         producer = recorder.block_input_event[block]
@@ -265,7 +265,7 @@ def _blocks(recorder: _Recorder, layers: tuple[Layer, ...]) -> tuple[Block, ...]
         result.append(
             Block(
                 index=block,
-                layers=len(widths),
+                dense_layers=len(widths),
                 k0=x0[1],
                 growth_rate=widths[0],
                 links=sum(1 for link in recorder.links if link.block == block),
@@ -359,7 +359,7 @@ def trace(
         dtype=str(next(model.parameters()).dtype).removeprefix("torch."),
         totals=totals,
         blocks=_blocks(recorder, layers),
-        layers=layers,
+        ops=layers,
         links=tuple(recorder.links),
         output_links=tuple(recorder.output_links),
     )

@@ -109,7 +109,7 @@ def test_measure_latency_feeds_the_layers_table() -> None:
     assert len(profiles) == 1
     latency = next(iter(profiles.values())).latency_ms()
     traced = densevis.trace("densenet-bc-100")
-    assert set(latency) == {layer.name for layer in traced.layers}
+    assert set(latency) == {layer.name for layer in traced.ops}
     assert all(value > 0 for value in latency.values())
     # The measurement feeds the Layers page: a latency column and a latency cost chart.
     app.session_state["_followed_url"] = False  # as if a URL naming the Layers page

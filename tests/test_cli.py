@@ -69,33 +69,3 @@ def test_console_script_runs_in_a_subprocess() -> None:
     assert done.returncode == 2
     assert done.stderr.strip() == ("densevis: error: growth rate must be a positive integer, "
                                    "got -1")
-
-
-def test_app_subcommand_serves_the_app() -> None:
-    import socket
-    import time
-    import urllib.request
-
-    from densevis.cli.app import app_script
-
-    assert app_script().name == "app.py" and app_script().is_file()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "densevis", "app", "--port", str(port),
-                               "--address", "127.0.0.1"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
-                                            timeout=2) as reply:
-                    assert reply.read() == b"ok"
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "densevis app did not start"
-                time.sleep(0.3)
-    finally:
-        server.terminate()
-        server.wait(timeout=20)

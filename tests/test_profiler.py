@@ -58,20 +58,20 @@ def _hooks_left(model: torch.nn.Module) -> int:
 
 def test_every_traced_op_has_a_row_in_trace_order(small_profile: Profile,
                                                   small_trace: Trace) -> None:
-    assert [t.name for t in small_profile.layers] == [layer.name for layer in small_trace.layers]
-    assert [t.kind for t in small_profile.layers] == [layer.kind for layer in small_trace.layers]
-    assert [t.block for t in small_profile.layers] == [layer.block for layer in small_trace.layers]
+    assert [t.name for t in small_profile.ops] == [layer.name for layer in small_trace.ops]
+    assert [t.kind for t in small_profile.ops] == [layer.kind for layer in small_trace.ops]
+    assert [t.block for t in small_profile.ops] == [layer.block for layer in small_trace.ops]
     latency = small_profile.latency_ms()
-    assert list(latency) == [layer.name for layer in small_trace.layers]
+    assert list(latency) == [layer.name for layer in small_trace.ops]
     # concatenations are timed too: 5 dense layers + 2 block outputs
-    assert sum(1 for t in small_profile.layers if t.kind == "concat") == 7
+    assert sum(1 for t in small_profile.ops if t.kind == "concat") == 7
     assert UNATTRIBUTED not in latency
     assert small_profile.latency_ms(include_unattributed=True)[UNATTRIBUTED] == pytest.approx(
         small_profile.unattributed_ms)
 
 
 def test_medians_are_positive_finite_and_inside_their_quartiles(small_profile: Profile) -> None:
-    for timing in small_profile.layers:
+    for timing in small_profile.ops:
         assert math.isfinite(timing.median_ms) and timing.median_ms > 0, timing.name
         assert timing.q1_ms <= timing.median_ms <= timing.q3_ms, timing.name
         assert timing.iqr_ms == pytest.approx(timing.q3_ms - timing.q1_ms)
@@ -79,16 +79,16 @@ def test_medians_are_positive_finite_and_inside_their_quartiles(small_profile: P
 
 
 def test_layers_plus_unattributed_add_up_to_the_hooked_total(small_profile: Profile) -> None:
-    total = small_profile.layer_sum_ms + small_profile.unattributed_ms
+    total = small_profile.op_sum_ms + small_profile.unattributed_ms
     assert total == pytest.approx(small_profile.hooked_total_ms, rel=0.01)
     # the layers cannot take longer than the pass they ran in
-    assert small_profile.layer_sum_ms < small_profile.hooked_total_ms * 1.05
+    assert small_profile.op_sum_ms < small_profile.hooked_total_ms * 1.05
     # the unattributed row's median sits inside its own quartiles
     assert (small_profile.unattributed_q1_ms - 1e-9 <= small_profile.unattributed_ms
             <= small_profile.unattributed_q3_ms + 1e-9)
     assert math.isfinite(small_profile.pass_residual_ms)
     frame = small_profile.to_dataframe()
-    assert len(frame) == len(small_profile.layers) + 1
+    assert len(frame) == len(small_profile.ops) + 1
     assert frame["name"].iloc[-1] == UNATTRIBUTED
     assert frame["median_ms"].sum() == pytest.approx(small_profile.hooked_total_ms, rel=0.01)
     assert frame["share"].sum() == pytest.approx(1.0, rel=0.01)
@@ -137,9 +137,9 @@ def test_interrupt_removes_the_hooks(small_model: DenseNet) -> None:
 
 def test_densenet121_has_a_row_for_each_of_its_ops(trace121: Trace) -> None:
     result = profile_latency("densenet121", device="cpu", warmup=0, repeats=1)
-    assert list(result.latency_ms()) == [layer.name for layer in trace121.layers]
-    assert len(result.layers) == 430
-    assert result.layer_sum_ms + result.unattributed_ms == pytest.approx(result.hooked_total_ms)
+    assert list(result.latency_ms()) == [layer.name for layer in trace121.ops]
+    assert len(result.ops) == 430
+    assert result.op_sum_ms + result.unattributed_ms == pytest.approx(result.hooked_total_ms)
 
 
 # --------------------------------------------------------------------------- bad input
@@ -210,10 +210,10 @@ def test_default_batch_sizes_double_up_to_the_memory_cap(small_model: DenseNet) 
 def test_roofline_points_follow_the_trace_conventions(small_trace: Trace,
                                                       small_profile: Profile) -> None:
     points = roofline(small_trace, small_profile)
-    assert [p.name for p in points] == [layer.name for layer in small_trace.layers]
+    assert [p.name for p in points] == [layer.name for layer in small_trace.ops]
     peak = DevicePeak(device="cpu", gflops_per_s=100.0, bandwidth_gb_s=10.0)
     assert peak.ridge == pytest.approx(10.0)
-    for point, layer, timing in zip(points, small_trace.layers, small_profile.layers,
+    for point, layer, timing in zip(points, small_trace.ops, small_profile.ops,
                                     strict=True):
         moved = 4 * (prod(layer.input_shape) + layer.params + prod(layer.output_shape))
         assert point.bytes == moved
@@ -251,7 +251,7 @@ def test_device_peak_is_measured_once_per_device() -> None:
 def test_charts_draw_the_records(small_trace: Trace, small_profile: Profile) -> None:
     figure = latency_chart(small_profile, theme="dark")
     bars = sum(len(trace.y) for trace in figure.data)
-    assert bars == len(small_profile.layers) + 1
+    assert bars == len(small_profile.ops) + 1
     names = [trace.name for trace in figure.data]
     assert names[-1] == UNATTRIBUTED and "block 1" in names and "block 2" in names
     peak = DevicePeak(device="cpu", gflops_per_s=100.0, bandwidth_gb_s=10.0)
@@ -272,13 +272,13 @@ def test_cli_json_and_csv(capsys: pytest.CaptureFixture[str], small_trace: Trace
                  "--format", "json", "--no-progress", "--throughput", "--batch-sizes", "1,2"]
                 ) == 0
     data = json.loads(capsys.readouterr().out)
-    assert [row["name"] for row in data["layers"]] == [layer.name for layer in small_trace.layers]
+    assert [row["name"] for row in data["ops"]] == [layer.name for layer in small_trace.ops]
     assert [row["batch_size"] for row in data["throughput"]] == [1, 2]
     assert main(["profile", *SMALL_ARGS, "--device", "cpu", "--repeats", "1", "--warmup", "0",
                  "--format", "csv", "--no-progress"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("name,kind,block,median_ms,q1_ms,q3_ms")
-    assert len(lines) == len(small_trace.layers) + 2
+    assert len(lines) == len(small_trace.ops) + 2
     assert lines[-1].startswith(UNATTRIBUTED)
 
 
@@ -327,5 +327,5 @@ def test_cli_subprocess_has_no_traceback() -> None:
 def test_cuda_path_uses_events() -> None:
     result = profile_latency(SMALL, device="cuda", warmup=1, repeats=3)
     assert result.timer == "cuda events" and result.device.startswith("cuda")
-    assert all(t.median_ms > 0 for t in result.layers)
-    assert result.layer_sum_ms + result.unattributed_ms == pytest.approx(result.hooked_total_ms)
+    assert all(t.median_ms > 0 for t in result.ops)
+    assert result.op_sum_ms + result.unattributed_ms == pytest.approx(result.hooked_total_ms)

@@ -22,7 +22,7 @@ def test_densenet121_layer_kinds(trace121: Trace) -> None:
     assert counts["batchnorm"] == 121 and counts["relu"] == 121
     assert counts["concat"] == 58 + 4
     assert trace121.totals.depth == 121
-    transition_convs = [layer for layer in trace121.layers
+    transition_convs = [layer for layer in trace121.ops
                         if layer.stage.startswith("transition") and layer.kind == "conv"]
     assert len(transition_convs) == 3 and all(c.kernel == (1, 1) for c in transition_convs)
 
@@ -35,7 +35,7 @@ def test_densenet121_totals(trace121: Trace) -> None:
 
 def test_densenet121_blocks_and_links(trace121: Trace) -> None:
     blocks = trace121.blocks
-    assert [b.layers for b in blocks] == [6, 12, 24, 16]
+    assert [b.dense_layers for b in blocks] == [6, 12, 24, 16]
     assert [b.k0 for b in blocks] == [64, 128, 256, 512]
     assert [b.growth_rate for b in blocks] == [32] * 4
     assert [b.links for b in blocks] == [21, 78, 300, 136]
@@ -45,7 +45,7 @@ def test_densenet121_blocks_and_links(trace121: Trace) -> None:
     assert len(trace121.links) == 535
     # layer l reads exactly sources 0..l-1
     for block in blocks:
-        for target in range(1, block.layers + 1):
+        for target in range(1, block.dense_layers + 1):
             sources = sorted(link.source for link in trace121.links
                              if link.block == block.index and link.target == target)
             assert sources == list(range(target))
@@ -57,15 +57,15 @@ def test_input_channels_grow_by_k_and_transitions_halve(trace121: Trace) -> None
         assert summary.in_channels == block.k0 + block.growth_rate * (summary.position - 1)
         assert summary.bottleneck_channels == 4 * 32 and summary.out_channels == 32
     for index in (1, 2, 3):
-        conv = trace121.layer(f"features.transition{index}.conv")
+        conv = trace121.op(f"features.transition{index}.conv")
         assert conv.out_channels == conv.in_channels // 2
-    assert trace121.layer("classifier").in_channels == 1024
+    assert trace121.op("classifier").in_channels == 1024
 
 
 def test_spatial_sizes_follow_paper_table_1(trace121: Trace) -> None:
-    assert trace121.layer("features.conv0").output_shape == (1, 64, 112, 112)
-    assert trace121.layer("features.pool0").output_shape == (1, 64, 56, 56)
-    assert trace121.layer("avgpool").output_shape == (1, 1024, 1, 1)
+    assert trace121.op("features.conv0").output_shape == (1, 64, 112, 112)
+    assert trace121.op("features.pool0").output_shape == (1, 64, 56, 56)
+    assert trace121.op("avgpool").output_shape == (1, 1024, 1, 1)
     titles = [stage.title for stage in trace121.stages()]
     assert titles == ["Stem", "Dense block 1", "Transition 1", "Dense block 2", "Transition 2",
                       "Dense block 3", "Transition 3", "Dense block 4", "Classification"]
@@ -98,7 +98,7 @@ def test_propagated_shapes_equal_a_full_size_forward(changes: dict) -> None:
     model = build_model(config, "cpu")
     result = densevis.trace(model, batch_size=2)
     expected = _full_size_shapes(model, torch.zeros(2, 3, *config.input_size))
-    assert {layer.name: layer.output_shape for layer in result.layers} == expected
+    assert {layer.name: layer.output_shape for layer in result.ops} == expected
     assert result.totals.params == sum(p.numel() for p in model.parameters())
 
 
@@ -130,7 +130,7 @@ def test_custom_big_blocks_trace() -> None:
 
 def test_json_shape_and_round_trip(trace121: Trace) -> None:
     data = json.loads(trace121.to_json())
-    assert set(data) >= {"model", "config", "device", "totals", "counts", "blocks", "layers",
+    assert set(data) >= {"model", "config", "device", "totals", "counts", "blocks", "ops",
                          "links"}
     assert set(data["totals"]) >= {"params", "macs", "flops", "activation_bytes"}
     assert data["counts"]["conv"] == {"7x7": 1, "3x3": 58, "1x1": 61}
@@ -142,7 +142,7 @@ def test_json_shape_and_round_trip(trace121: Trace) -> None:
 
 def test_dataframe(trace121: Trace) -> None:
     frame = trace121.to_dataframe()
-    assert len(frame) == len(trace121.layers) == 430
+    assert len(frame) == len(trace121.ops) == 430
     assert frame["params"].sum() == 7_978_856
     assert frame.loc[0, "name"] == "features.conv0" and frame.loc[0, "kernel"] == "7x7"
 

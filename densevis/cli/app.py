@@ -1,36 +1,60 @@
-"""`densevis app`: start the browser app. The app lives beside the package (app.py and
-app_pages/), so this only finds it and hands over to its launcher; the library itself never
-imports streamlit."""
+"""`densevis app`: start the browser app packaged in densevis/app (the only part of densevis
+that imports streamlit). Streamlit's own options pass through: `--server.port 8611`."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import sys
-from pathlib import Path
 
 from densevis.errors import DenseVisError
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 1-65535, got {port}")
+    return port
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("app", help="start the browser app (with torch preloaded)")
-    parser.add_argument("--port", type=int, default=8501, help="port to serve on (8501)")
-    parser.add_argument("--address", default=None, help="address to bind, e.g. 127.0.0.1")
-    parser.set_defaults(func=run)
+    parser = subparsers.add_parser(
+        "app", help="start the browser app (with torch preloaded)",
+        description="Start the browser app. Any Streamlit option passes through, e.g. "
+                    "`densevis app --server.port 8611 --server.headless true`.")
+    parser.add_argument("--port", type=_port, help="port to serve on (default 8501)")
+    parser.add_argument("--address", help="address to bind, e.g. 127.0.0.1")
+    parser.set_defaults(func=run, passthrough=True)
 
 
-def app_script() -> Path:
-    """app.py of the checkout this package runs from."""
-    script = Path(__file__).resolve().parents[2] / "app.py"
-    if not script.is_file():
-        raise DenseVisError(f"no app.py at {script}: run `densevis app` from an editable "
-                            "install of the densevis repository, or `streamlit run app.py`")
-    return script
+def _pairs(extra: list[str]) -> list[tuple[str, str]]:
+    """`--section.option value` or `--section.option=value` items as (name, value) pairs."""
+    pairs, items = [], iter(extra)
+    for item in items:
+        name, _, value = item.removeprefix("--").partition("=")
+        if not item.startswith("--") or "." not in name:
+            raise DenseVisError(f"unknown option {item!r}: Streamlit's options look like "
+                                "--server.port 8611")
+        pairs.append((name, value if "=" in item else next(items, "")))
+    return pairs
+
+
+def streamlit_options(args: argparse.Namespace) -> list[str]:
+    """Streamlit's options from --port, --address and those passed through (which win)."""
+    pairs = [("server.port", str(args.port))] if args.port is not None else []
+    pairs += [("server.address", args.address)] if args.address else []
+    pairs += _pairs(list(getattr(args, "extra", [])))
+    for name, value in pairs:
+        if name == "server.port":
+            try:
+                _port(value)
+            except argparse.ArgumentTypeError as problem:
+                raise DenseVisError(str(problem)) from None
+    return [part for name, value in pairs for part in (f"--{name}", value)]
 
 
 def run(args: argparse.Namespace) -> int:
-    root = str(app_script().parent)
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    importlib.import_module("app_pages.launch").serve(args.port, args.address)
+    importlib.import_module("densevis.app.launch").serve(streamlit_options(args))
     return 0

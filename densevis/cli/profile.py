@@ -193,7 +193,7 @@ def print_tables(result: Profile, throughput: list[ThroughputPoint] | None = Non
               f"median of {result.repeats} passes")
     out.print(f"end-to-end: {result.plain_total_ms:.3f} ms without hooks, "
               f"{result.hooked_total_ms:.3f} ms with hooks (overhead "
-              f"{100 * result.overhead:+.1f}%); per-layer sum {result.layer_sum_ms:.3f} ms + "
+              f"{100 * result.overhead:+.1f}%); per-layer sum {result.op_sum_ms:.3f} ms + "
               f"unattributed {result.unattributed_ms:.3f} ms = hooked total (time between hooked "
               f"ops per pass: {result.pass_residual_ms:.3f} ms)")
     by_name = {point.name: point for point in points or []}

@@ -81,7 +81,7 @@ def print_table(result: Trace, console: object | None = None) -> None:
     for column in ("block", "L", "k0", "k", "links", "channels", "size"):
         blocks.add_column(column, justify="right")
     for block in result.blocks:
-        blocks.add_row(str(block.index), str(block.layers), str(block.k0),
+        blocks.add_row(str(block.index), str(block.dense_layers), str(block.k0),
                        str(block.growth_rate), str(block.links),
                        f"{block.in_channels} -> {block.out_channels}",
                        f"{block.height}x{block.width}")
@@ -92,7 +92,7 @@ def print_table(result: Trace, console: object | None = None) -> None:
                             ("output", "right"), ("params", "right"), ("MACs", "right"),
                             ("activations", "right")):
         layers.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    for layer in result.layers:
+    for layer in result.ops:
         kernel = f"{layer.kernel[0]}x{layer.kernel[1]}/{layer.stride[0]}" if layer.kernel and \
             layer.stride else ""
         layers.add_row(str(layer.index), layer.short_name, layer.kind, str(layer.in_channels),

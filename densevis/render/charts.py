@@ -59,7 +59,7 @@ def channel_growth_chart(traces: Sequence[Trace], theme: str = "light") -> go.Fi
         first = traces[0]
         edge = 0
         for block in first.blocks[:-1]:
-            edge += block.layers
+            edge += block.dense_layers
             fig.add_vline(x=edge + 0.5, line={"dash": "dot", "color": look.muted, "width": 1})
     return style_figure(fig, look, "Channel growth: input channels of every dense layer",
                    "dense layer (network order; dotted: transitions)", "input channels")
@@ -75,13 +75,13 @@ def channel_composition_chart(trace: Trace, block: int, theme: str = "light") ->
     look = get_theme(theme)
     info = trace.block(block)
     channels = trace.source_channels(block)
-    concats = {op.position: op for op in trace.layers
+    concats = {op.position: op for op in trace.ops
                if op.kind == "concat" and op.block == block}
-    targets = list(range(1, info.layers + 1)) + [None]  # None: the block output
+    targets = list(range(1, info.dense_layers + 1)) + [None]  # None: the block output
     x_labels = [f"H{t}" if t is not None else "output" for t in targets]
-    colors = look.source_colors(info.layers + 1)
+    colors = look.source_colors(info.dense_layers + 1)
     fig = go.Figure()
-    for source in range(info.layers + 1):
+    for source in range(info.dense_layers + 1):
         values = [channels[source] if source in concats[t].sources else 0 for t in targets]
         name = "block input x0" if source == 0 else f"H{source}"
         fig.add_trace(go.Bar(
@@ -106,7 +106,7 @@ def connectivity_chart(trace: Trace, block: int, value: str = "present",
         raise DenseVisError(f"unknown cell value {value!r}; use {' or '.join(CONNECTIVITY_VALUES)}")
     look = get_theme(theme)
     info = trace.block(block)
-    size = info.layers + 1
+    size = info.dense_layers + 1
     channels = trace.source_channels(block)
     matrix: list[list[float | None]] = [[None] * size for _ in range(size)]
     links = [*trace.block_links(block), *(x for x in trace.output_links if x.block == block)]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import graphviz
 
 from densevis.errors import DenseVisError
-from densevis.records import DenseLayerSummary, Layer, Trace
+from densevis.records import DenseLayerSummary, Op, Trace
 from densevis.render.theme import Theme, get_theme, with_alpha
 from densevis.units import format_bytes, format_compact, format_si
 
@@ -159,8 +159,8 @@ def _dense_rows(trace: Trace) -> dict[str, DenseLayerSummary]:
     return {row.name: row for row in trace.dense_layers()}
 
 
-def _ops(trace: Trace, block: int, position: int) -> list[Layer]:
-    return [op for op in trace.layers if op.block == block and op.position == position]
+def _ops(trace: Trace, block: int, position: int) -> list[Op]:
+    return [op for op in trace.ops if op.block == block and op.position == position]
 
 
 def _latency(names: Sequence[str], latency_ms: Mapping[str, float] | None) -> float | None:
@@ -320,7 +320,7 @@ def _add_links(graph: graphviz.Digraph, trace: Trace, block: int, line: _Line, f
                node_names: Sequence[str], theme: Theme, focus: int | None) -> None:
     """Every link of one block (sources 0..L into H1..HL and the output concat) as arcs,
     coloured by source; with a focused layer, only its inputs and consumers keep colour."""
-    count = trace.block(block).layers
+    count = trace.block(block).dense_layers
     colors = theme.source_colors(count + 1)
     width = "1.1" if count <= 30 else "0.6"
     links = [(link, LINK_CLASS) for link in trace.block_links(block)]
@@ -354,10 +354,10 @@ class _Box:
     kind: str  # input, stem, block, transition, head
     lines: tuple[str, ...]
     title: str
-    ops: tuple[Layer, ...]
+    ops: tuple[Op, ...]
 
 
-def _op_title(group: Sequence[Layer], trace: Trace) -> str:
+def _op_title(group: Sequence[Op], trace: Trace) -> str:
     first = group[0]
     norm_relu = any(op.kind in ("batchnorm", "relu") for op in group[1:])
     if first.kind == "conv" and first.kernel:
@@ -378,9 +378,9 @@ def _op_title(group: Sequence[Layer], trace: Trace) -> str:
     return first.kind
 
 
-def _split_ops(ops: Sequence[Layer]) -> list[list[Layer]]:
+def _split_ops(ops: Sequence[Op]) -> list[list[Op]]:
     """Stem/head ops into boxes: every conv, pool or linear starts one; BN/ReLU join it."""
-    groups: list[list[Layer]] = []
+    groups: list[list[Op]] = []
     for op in ops:
         starts = op.kind in ("conv", "maxpool", "avgpool", "linear")
         if not groups or starts or groups[-1][-1].kind not in ("conv", "batchnorm", "relu"):
@@ -401,7 +401,7 @@ def _overview_boxes(trace: Trace, options: DiagramOptions) -> list[_Box]:
         "input image", f"{config.in_channels} ch, {config.input_size[0]}×{config.input_size[1]}",
     ), "input", ())]
 
-    def numbers(ops: Sequence[Layer], in_ch: int, out_ch: int, shape: Sequence[int]) -> list[str]:
+    def numbers(ops: Sequence[Op], in_ch: int, out_ch: int, shape: Sequence[int]) -> list[str]:
         lines = []
         if "shape" in show:
             lines.append(f"{in_ch} → {out_ch} ch, {_shape_text(shape)}")
@@ -416,7 +416,7 @@ def _overview_boxes(trace: Trace, options: DiagramOptions) -> list[_Box]:
         return [line.replace("0 params", "0 params") for line in lines]
 
     for stage in trace.stages():
-        ops = tuple(op for op in trace.layers if op.stage == stage.name)
+        ops = tuple(op for op in trace.ops if op.stage == stage.name)
         if stage.kind in ("stem", "head"):
             for index, group in enumerate(_split_ops(ops)):
                 title = _op_title(group, trace)
@@ -424,7 +424,7 @@ def _overview_boxes(trace: Trace, options: DiagramOptions) -> list[_Box]:
                     title, *numbers(group, group[0].in_channels, group[-1].out_channels,
                                     group[-1].output_shape)), title, tuple(group)))
         else:
-            count = (f"{stage.layers} dense layers" if stage.kind == "block"
+            count = (f"{stage.dense_layers} dense layers" if stage.kind == "block"
                      else "BN-ReLU, 1×1 conv, avg pool")
             boxes.append(_Box(stage.name, stage.kind, (
                 stage.title, count, *numbers(ops, stage.in_channels, stage.out_channels,
@@ -545,7 +545,7 @@ def block_diagram(trace: Trace, block: int, options: DiagramOptions | None = Non
     if options.direction == "TB":
         width, depth = depth, width  # u runs downwards: nodes are short along it
     step = width + 8
-    count = info.layers
+    count = info.dense_layers
     centers = [index * step for index in range(count + 2)]
     line = _Line(centers, width, depth, 0.0, arc_scale=0.42 if options.direction == "LR"
                  else 0.3)
@@ -636,7 +636,7 @@ def _legend(graph: graphviz.Digraph, theme: Theme, frame: _Frame, colorizer: _Co
 # --------------------------------------------------------------------------- layer
 
 
-def _op_lines(op: Layer, show: Sequence[str], latency_ms: Mapping[str, float] | None,
+def _op_lines(op: Op, show: Sequence[str], latency_ms: Mapping[str, float] | None,
               sources: int = 0) -> list[str]:
     if op.kind == "concat":
         lines = ["concat", f"{op.out_channels} ch from {sources} input(s)"]
@@ -672,7 +672,7 @@ def layer_diagram(trace: Trace, block: int, position: int,
              f"{row.in_channels} channels in, {row.out_channels} out")
     graph = _graph(f"layer_b{block}_l{position}", theme, title, engine="dot")
     graph.attr(rankdir=options.direction, nodesep="0.3", ranksep="0.35")
-    colors = theme.source_colors(info.layers + 1)
+    colors = theme.source_colors(info.dense_layers + 1)
     previous = [f"x0 (block input)\n{info.k0} ch"] + [
         f"H{index}\n{info.growth_rate} ch" for index in range(1, position)
     ]
@@ -699,7 +699,7 @@ def layer_diagram(trace: Trace, block: int, position: int,
             graph.edge(f"op{index - 1}", f"op{index}", label=f" {channels} ")
     for index in range(len(previous)):
         graph.edge(f"in{index}", "op0", color=colors[index], penwidth="1.6")
-    consumers = [f"H{index}" for index in range(position + 1, info.layers + 1)]
+    consumers = [f"H{index}" for index in range(position + 1, info.dense_layers + 1)]
     reuse = (f"{consumers[0]}…{consumers[-1]} and the block output" if consumers
              else "the block output")
     graph.node("out", label=f"output: {row.out_channels} new channels\nreused by {reuse}",
@@ -711,7 +711,7 @@ def layer_diagram(trace: Trace, block: int, position: int,
     return graph
 
 
-def _op_metric(op: Layer, metric: str, latency_ms: Mapping[str, float] | None) -> float:
+def _op_metric(op: Op, metric: str, latency_ms: Mapping[str, float] | None) -> float:
     if metric == "latency":
         return (latency_ms or {}).get(op.name, 0.0)
     return float({"params": op.params, "macs": op.macs,
@@ -754,8 +754,8 @@ def full_diagram(trace: Trace, options: DiagramOptions | None = None) -> graphvi
 
     font = theme.font_size + 2
     stages = {stage.name: stage for stage in trace.stages()}
-    stem_groups = _split_ops([op for op in trace.layers if op.stage == "stem"])
-    head_groups = _split_ops([op for op in trace.layers if op.stage == "head"])
+    stem_groups = _split_ops([op for op in trace.ops if op.stage == "stem"])
+    head_groups = _split_ops([op for op in trace.ops if op.stage == "head"])
 
     def lead_of(block: int) -> list[tuple[str, list[str], str]]:
         """What sits before H1 on a block's line: input and stem ops, or the transition."""
@@ -825,13 +825,13 @@ def full_diagram(trace: Trace, options: DiagramOptions | None = None) -> graphvi
                 position += along[index - 1] / 2 + gap + extent / 2
             centers_all.append(position)
         first = len(lead) - 1  # source 0 of the block: the last lead node
-        centers = centers_all[first:first + block.layers + 2]
+        centers = centers_all[first:first + block.dense_layers + 2]
         line_width = layer_w if options.direction == "LR" else layer_h
         height = arc_scale * (centers[-1] - centers[0]) + 12 + across / 2
         base = offset - height
         line = _Line(centers, line_width, across, base, arc_scale)
-        names = [item[0] for item in items[first:first + block.layers + 2]]
-        source_colors = theme.source_colors(block.layers + 1)
+        names = [item[0] for item in items[first:first + block.dense_layers + 2]]
+        source_colors = theme.source_colors(block.dense_layers + 1)
         for index, ((name, lines, kind, _), (node_w, node_h), u) in enumerate(
                 zip(items, sizes, centers_all, strict=True)):
             attrs: dict[str, str] = {"class": f"stage {kind}"}
@@ -858,7 +858,7 @@ def full_diagram(trace: Trace, options: DiagramOptions | None = None) -> graphvi
         block_focus = focus[1] if focus is not None and focus[0] == block.index else None
         _add_links(graph, trace, block.index, line, frame, names, theme, block_focus)
         # the plain chain: input -> stem ops -> source 0, and output -> head ops
-        chain = list(range(first + 1)) + list(range(first + block.layers + 1, len(items)))
+        chain = list(range(first + 1)) + list(range(first + block.dense_layers + 1, len(items)))
         for a, b in zip(chain, chain[1:], strict=False):
             if b != a + 1:
                 continue
@@ -900,7 +900,7 @@ def diagram(trace: Trace, view: str, block: int = 1, layer: int = 1,
             raise DenseVisError(f"block {block} is out of range: this model has blocks 1 to "
                                 f"{count}")
         if view == "layer":
-            layers = trace.block(block).layers
+            layers = trace.block(block).dense_layers
             if not isinstance(layer, int) or not 1 <= layer <= layers:
                 raise DenseVisError(f"layer {layer} is out of range: block {block} has layers "
                                     f"1 to {layers}")

@@ -260,7 +260,7 @@ def export_all(trace: Trace, directory: str | os.PathLike[str],
     if not os.access(folder, os.W_OK):
         raise DenseVisError(f"cannot write into {folder}")
     options = diagrams.DiagramOptions(theme=theme)
-    middle = max(range(1, len(trace.blocks) + 1), key=lambda b: trace.block(b).layers)
+    middle = max(range(1, len(trace.blocks) + 1), key=lambda b: trace.block(b).dense_layers)
     views: list[tuple[str, str, graphviz.Digraph]] = [
         ("overview", "Overview", diagrams.overview_diagram(trace, options)),
     ]
@@ -268,7 +268,7 @@ def export_all(trace: Trace, directory: str | os.PathLike[str],
         views.append((f"block{block.index}", f"Dense block {block.index}",
                       diagrams.block_diagram(trace, block.index, options)))
     views.append((f"layer_b{middle}_l2", f"Inside dense layer H2 of block {middle}",
-                  diagrams.layer_diagram(trace, middle, min(2, trace.block(middle).layers),
+                  diagrams.layer_diagram(trace, middle, min(2, trace.block(middle).dense_layers),
                                          options)))
     views.append(("full", "Full network", diagrams.full_diagram(trace, options)))
     figures: list[tuple[str, str, go.Figure]] = [

@@ -32,10 +32,10 @@ LAYER_COLUMNS = {
 def layer_table(trace: Trace, latency_ms: dict[str, float] | None = None) -> pd.DataFrame:
     """One row per op with readable column names; a latency column when measured."""
     frame = trace.to_dataframe()
-    frame["short_name"] = [layer.short_name for layer in trace.layers]
+    frame["short_name"] = [layer.short_name for layer in trace.ops]
     frame = frame[list(LAYER_COLUMNS)].rename(columns=LAYER_COLUMNS)
     if latency_ms is not None:
-        frame["latency (ms)"] = [latency_ms.get(layer.name) for layer in trace.layers]
+        frame["latency (ms)"] = [latency_ms.get(layer.name) for layer in trace.ops]
     return frame
 
 
@@ -48,7 +48,7 @@ def stage_table(trace: Trace) -> pd.DataFrame:
             {
                 "stage": stage.title,
                 "output size": f"{shape[2]}x{shape[3]}" if len(shape) == 4 else f"{shape[1]}",
-                "layers": stage.layers,
+                "layers": stage.dense_layers,
                 "channels in": stage.in_channels,
                 "channels out": stage.out_channels,
                 "params": stage.params,
@@ -64,7 +64,7 @@ def block_table(trace: Trace) -> pd.DataFrame:
         [
             {
                 "block": block.index,
-                "layers (L)": block.layers,
+                "layers (L)": block.dense_layers,
                 "k0": block.k0,
                 "k": block.growth_rate,
                 "links L(L+1)/2": block.links,
@@ -104,7 +104,7 @@ def comparison_table(traces: Sequence[Trace],
             "params": totals.params,
             "MACs": totals.macs,
             "activation MiB": round(totals.activation_bytes / 2**20, 1),
-            "final channels": trace.layer("classifier").in_channels,
+            "final channels": trace.op("classifier").in_channels,
         }
         if base is not None and base.params:
             row["params vs first"] = f"{totals.params / base.params:.2f}x"

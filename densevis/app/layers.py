@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.state import current, latency_for, require_trace
-from app_pages.widgets import NUMBER_COLUMNS, show_figure
+from densevis.app.state import current, latency_for, require_trace
+from densevis.app.widgets import NUMBER_COLUMNS, show_figure
 from densevis.records import Trace
 from densevis.render.tables import layer_table, table_text
 
@@ -26,7 +26,7 @@ def render() -> None:
                             placeholder="e.g. denseblock3.denselayer5 or conv2")
     wanted = {None if name.startswith("stem") else int(name.split()[1])
               for name in chosen_blocks}
-    block_of = [layer.block for layer in trace.layers]
+    block_of = [layer.block for layer in trace.ops]
     mask = [b in wanted for b in block_of]
     shown = frame[mask]
     shown = shown[shown["kind"].isin(chosen_kinds)]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.state import current, require_trace, trace_of, with_growth_rate
-from app_pages.widgets import show_figure
+from densevis.app.state import current, require_trace, trace_of, with_growth_rate
+from densevis.app.widgets import show_figure
 from densevis.config import PRESETS
 from densevis.render.charts import channel_growth_chart
 

@@ -24,7 +24,7 @@ def _lazy(slug: str) -> Callable[[], None]:
     """A page function that imports its module only when the page is opened."""
 
     def render() -> None:
-        importlib.import_module(f"app_pages.{slug}").render()
+        importlib.import_module(f"densevis.app.{slug}").render()
 
     render.__name__ = slug
     return render

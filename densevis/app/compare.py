@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.state import current, latency_for, require_trace, trace_of, with_growth_rate
-from app_pages.widgets import NUMBER_COLUMNS, show_figure
+from densevis.app.state import current, latency_for, require_trace, trace_of, with_growth_rate
+from densevis.app.widgets import NUMBER_COLUMNS, show_figure
 from densevis.config import PRESETS, DenseNetConfig, parse_config_spec
 from densevis.errors import DenseVisError
 from densevis.render.charts import channel_growth_chart, growth_rate_chart

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from app_pages.state import current, latency_for, require_trace, trace_of, with_growth_rate
+from densevis.app.state import current, latency_for, require_trace, trace_of, with_growth_rate
 from densevis.records import Trace
 from densevis.render.charts import CHARTS, GROWTH_RATES
 from densevis.render.diagrams import VIEWS, DiagramOptions, diagram
@@ -48,7 +48,7 @@ def render() -> None:
     cols = st.columns([2, 1, 1, 1])
     view = cols[0].selectbox("View", VIEWS, key="export_view")
     block = cols[1].selectbox("Block", [b.index for b in trace.blocks], key="export_block")
-    layers = trace.block(block).layers
+    layers = trace.block(block).dense_layers
     if st.session_state.get("export_layer", 1) > layers:
         st.session_state["export_layer"] = layers
     layer = cols[2].number_input("Layer", 1, layers, key="export_layer")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.state import current, latency_for, require_trace
-from app_pages.widgets import render_diagram, show_svg
+from densevis.app.state import current, latency_for, require_trace
+from densevis.app.widgets import render_diagram, show_svg
 
 VIEW_TITLES = {"overview": "Overview", "block": "Dense block", "layer": "Dense layer",
                "full": "Full network"}
@@ -35,7 +35,7 @@ def render() -> None:
     view = top[0].segmented_control("View", list(VIEW_TITLES), format_func=VIEW_TITLES.get,
                                     default="block", key="diagram_view") or "block"
     block = top[1].selectbox("Block", [b.index for b in trace.blocks], key="diagram_block")
-    layers_in_block = trace.block(block).layers
+    layers_in_block = trace.block(block).dense_layers
     if st.session_state.get("diagram_layer", 1) > layers_in_block:
         st.session_state["diagram_layer"] = 1
     layer = top[2].selectbox("Layer", list(range(1, layers_in_block + 1)), key="diagram_layer")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.state import current, require_trace, store_profile
-from app_pages.widgets import show_figure
+from densevis.app.state import current, require_trace, store_profile
+from densevis.app.widgets import show_figure
 from densevis.errors import DenseVisError
 from densevis.records import Trace
 from densevis.render.perf_charts import latency_chart, roofline_chart, throughput_chart

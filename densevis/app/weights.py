@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from app_pages.state import config_key, current, require_trace
-from app_pages.widgets import show_figure
+from densevis.app.state import config_key, current, require_trace
+from densevis.app.widgets import show_figure
 from densevis.errors import DenseVisError
 from densevis.records import Trace
 from densevis.reuse import FeatureReuse

@@ -7,7 +7,7 @@ import base64
 import plotly.graph_objects as go
 import streamlit as st
 
-from app_pages.state import config_key, trace_of
+from densevis.app.state import config_key, trace_of
 from densevis.config import DenseNetConfig
 from densevis.errors import DenseVisError
 

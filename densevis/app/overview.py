@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.state import current, require_trace
-from app_pages.widgets import render_diagram
+from densevis.app.state import current, require_trace
+from densevis.app.widgets import render_diagram
 from densevis.facts import check_facts
 from densevis.render.tables import stage_table
 from densevis.units import format_bytes, format_count, format_si

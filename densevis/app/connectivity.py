@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.state import current, require_trace
-from app_pages.widgets import show_figure
+from densevis.app.state import current, require_trace
+from densevis.app.widgets import show_figure
 from densevis.render.charts import channel_composition_chart, connectivity_chart
 
 
@@ -24,7 +24,7 @@ def render() -> None:
                         format_func={"present": "link present",
                                      "channels": "channels carried"}.get)
     info = trace.block(block)
-    st.caption(f"Block {block}: L = {info.layers} layers, {info.links} links into layers "
+    st.caption(f"Block {block}: L = {info.dense_layers} layers, {info.links} links into layers "
                f"(L(L+1)/2) plus {info.output_links} into the block output; "
                f"k0 = {info.k0}, k = {info.growth_rate}.")
     show_figure(connectivity_chart(trace, block, value=value, theme=state.theme),
@@ -32,9 +32,9 @@ def render() -> None:
     show_figure(channel_composition_chart(trace, block, theme=state.theme),
                 key="connect_composition")
     st.subheader("Where a layer's input channels come from")
-    if st.session_state.get("connect_layer", 1) > info.layers:
-        st.session_state["connect_layer"] = info.layers
-    layer = st.select_slider("Layer", list(range(1, info.layers + 1)), key="connect_layer")
+    if st.session_state.get("connect_layer", 1) > info.dense_layers:
+        st.session_state["connect_layer"] = info.dense_layers
+    layer = st.select_slider("Layer", list(range(1, info.dense_layers + 1)), key="connect_layer")
     rows = [{"source": "x0 (block input)" if source == 0 else f"H{source}",
              "channels": end - start, "slice": f"{start}:{end}"}
             for source, start, end in trace.input_slices(block, layer)]

@@ -1,0 +1,46 @@
+"""Start the Streamlit app in this process, with torch and the drawing code imported in the
+background while the server starts (used by `densevis app`)."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+PRELOAD = ("densevis.tracer", "densevis.render.diagrams", "densevis.render.charts",
+           "densevis.render.tables", "densevis.facts", "pandas.io.formats.style",
+           "densevis.app.overview")
+ENTRY = Path(__file__).resolve().parent / "main.py"
+# The app's Streamlit settings; the repository's .streamlit/config.toml holds the same for a
+# plain `streamlit run app.py` (a test keeps the two equal). Options given to `densevis app`
+# come after these, so they win.
+OPTIONS = {
+    "server.headless": "true",
+    "server.maxUploadSize": "512",
+    "browser.gatherUsageStats": "false",
+    "client.showErrorDetails": "none",
+    "client.toolbarMode": "minimal",
+}
+
+
+def _preload() -> None:
+    for module in PRELOAD:
+        importlib.import_module(module)
+
+
+def streamlit_argv(options: Sequence[str] = ()) -> list[str]:
+    """`streamlit run` arguments for the packaged entry script, the user's options last."""
+    argv = ["run", str(ENTRY)]
+    for name, value in OPTIONS.items():
+        argv += [f"--{name}", value]
+    return argv + list(options)
+
+
+def serve(options: Sequence[str] = ()) -> None:
+    """Run the packaged app like `streamlit run`; the first page finds torch already imported."""
+    threading.Thread(target=_preload, name="densevis-preload", daemon=True).start()
+    from streamlit.web import cli as streamlit_cli  # after the thread: it gets a head start
+
+    streamlit_cli.main(args=streamlit_argv(options), prog_name="streamlit",
+                       standalone_mode=True)
