@@ -134,7 +134,7 @@ def test_json_shape_and_round_trip(trace121: Trace) -> None:
                          "links"}
     assert set(data["totals"]) >= {"params", "macs", "flops", "activation_bytes"}
     assert data["counts"]["conv"] == {"7x7": 1, "3x3": 58, "1x1": 61}
-    assert set(data["blocks"][0]) >= {"index", "layers", "k0", "growth_rate", "links",
+    assert set(data["blocks"][0]) >= {"index", "dense_layers", "k0", "growth_rate", "links",
                                       "in_channels", "out_channels", "height", "width"}
     assert data["links"][0] == {"block": 1, "source": 0, "target": 1}
     assert Trace.from_dict(data) == trace121
