@@ -7,7 +7,7 @@ import pytest
 import densevis
 from densevis.errors import DenseVisError
 from densevis.records import Trace
-from densevis.render import charts
+from densevis.render import charts, registry
 from densevis.render.theme import THEMES, get_theme
 
 
@@ -105,8 +105,13 @@ def test_dispatcher(trace121: Trace, k12: Trace) -> None:
 
 
 def test_themes() -> None:
-    assert set(THEMES) == {"light", "dark", "transparent", "print"}
+    assert tuple(THEMES) == registry.THEMES == tuple(registry.THEME_TITLES)
+    assert (registry.MATCH_APP, *registry.THEMES) == registry.FIGURE_THEMES
     assert get_theme("transparent").plot_background == "rgba(0,0,0,0)"
+    # text for the slide the user names: dark text on a light slide, light text on a dark one
+    assert get_theme("transparent").foreground == get_theme("light").foreground
+    assert get_theme("transparent-dark").foreground == get_theme("dark").foreground
+    assert get_theme("transparent-dark").plot_background == "rgba(0,0,0,0)"
     greys = get_theme("print").source_colors(6)
     assert all(c[1:3] == c[3:5] == c[5:7] for c in greys)  # grayscale
     assert len(set(get_theme("light").source_colors(25))) == 25

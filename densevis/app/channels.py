@@ -8,8 +8,7 @@ from densevis.app.state import current, require_trace, trace_of, with_growth_rat
 from densevis.app.widgets import show_figure
 from densevis.config import PRESETS
 from densevis.render.charts import channel_growth_chart
-
-GROWTH_RATES = (12, 24, 32, 48)
+from densevis.render.registry import GROWTH_RATES
 
 
 def render() -> None:

@@ -9,10 +9,8 @@ from densevis.app.widgets import NUMBER_COLUMNS, show_figure
 from densevis.config import PRESETS, DenseNetConfig, parse_config_spec
 from densevis.errors import DenseVisError
 from densevis.render.charts import channel_growth_chart, growth_rate_chart
+from densevis.render.registry import GROWTH_RATE_LIMITS, GROWTH_RATES, SWEEP_RATES
 from densevis.render.tables import comparison_table
-
-DEFAULT_RATES = (12, 24, 32, 48)
-SWEEP = (4, 8, 12, 16, 24, 32, 40, 48, 64)
 
 
 def render() -> None:
@@ -25,7 +23,8 @@ def render() -> None:
     st.caption(f"Growth rates on the current block config ({blocks}), presets, and configs "
                "of your own; 2 to 4 in all.")
     left, right = st.columns(2)
-    rates = left.multiselect("Growth rates", SWEEP + (128,), default=list(DEFAULT_RATES),
+    rates = left.multiselect("Growth rates", (*SWEEP_RATES, GROWTH_RATE_LIMITS[1]),
+                             default=list(GROWTH_RATES),
                              key="compare_rates")
     presets = right.multiselect("Presets", list(PRESETS), key="compare_presets")
     custom = st.text_area("More configs, one per line (a preset and/or fields)",
@@ -55,5 +54,5 @@ def render() -> None:
     show_figure(channel_growth_chart(traces, theme=state.theme), key="compare_channels")
     st.subheader("Growth-rate sweep")
     with st.spinner("Tracing the sweep…"):
-        sweep = [trace_of(with_growth_rate(trace.config, k), state.device) for k in SWEEP]
+        sweep = [trace_of(with_growth_rate(trace.config, k), state.device) for k in SWEEP_RATES]
     show_figure(growth_rate_chart(sweep, theme=state.theme), key="compare_sweep")

@@ -10,8 +10,7 @@ import streamlit as st
 
 from densevis.app.state import current, latency_for, require_trace, trace_of, with_growth_rate
 from densevis.records import Trace
-from densevis.render.charts import CHARTS, GROWTH_RATES
-from densevis.render.diagrams import VIEWS, DiagramOptions, diagram
+from densevis.render.diagrams import DiagramOptions, diagram
 from densevis.render.export import (
     CHART_FORMATS,
     DIAGRAM_FORMATS,
@@ -19,6 +18,7 @@ from densevis.render.export import (
     diagram_bytes,
     figure_bytes,
 )
+from densevis.render.registry import CHART_TITLES, CHARTS, DIRECTIONS, GROWTH_RATES, VIEWS
 from densevis.render.tables import TABLE_FORMATS, block_table, layer_table, stage_table, table_text
 
 MIME = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf",
@@ -30,9 +30,6 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 SUFFIX = {"markdown": "md", "latex": "tex"}
-CHART_TITLES = {"channels": "Channel growth", "composition": "Channel composition",
-                "connectivity": "Connectivity matrix", "cost": "Cost per layer",
-                "growth": "Growth-rate comparison"}
 
 
 def render() -> None:
@@ -52,7 +49,7 @@ def render() -> None:
     if st.session_state.get("export_layer", 1) > layers:
         st.session_state["export_layer"] = layers
     layer = cols[2].number_input("Layer", 1, layers, key="export_layer")
-    direction = cols[3].radio("Direction", ["LR", "TB"], horizontal=True, key="export_dir")
+    direction = cols[3].radio("Direction", DIRECTIONS, horizontal=True, key="export_dir")
     options = DiagramOptions(direction=direction, theme=state.theme,
                              latency_ms=latency_for(trace.config))
 

@@ -8,6 +8,7 @@ import streamlit as st
 from densevis.app.state import current, require_trace
 from densevis.app.widgets import render_diagram
 from densevis.facts import check_facts
+from densevis.render.registry import DIRECTIONS
 from densevis.render.tables import stage_table
 from densevis.units import format_bytes, format_count, format_si
 
@@ -53,7 +54,7 @@ def render() -> None:
             st.markdown(f"{mark} **{fact.statement}**  \n"
                         f"<small>measured: {fact.measured}</small>", unsafe_allow_html=True)
     st.subheader("Overview diagram")
-    direction = st.radio("Direction", ["LR", "TB"], horizontal=True, key="overview_direction",
+    direction = st.radio("Direction", DIRECTIONS, horizontal=True, key="overview_direction",
                          format_func={"LR": "left → right", "TB": "top → bottom"}.get)
     svg = render_diagram(config, state.device, "overview", direction=direction,
                          theme=state.theme)

@@ -20,8 +20,8 @@ from densevis.config import (
 )
 from densevis.errors import DenseVisError
 from densevis.records import Trace
+from densevis.render.registry import THEMES
 
-THEMES = ("light", "dark", "transparent", "print")
 CUSTOM = "custom"
 
 # session key -> (query parameter, parse from text, format as text)

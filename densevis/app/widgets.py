@@ -10,10 +10,12 @@ import streamlit as st
 from densevis.app.state import config_key, trace_of
 from densevis.config import DenseNetConfig
 from densevis.errors import DenseVisError
+from densevis.render.theme import get_theme
 
 _PAN_ZOOM = """
 <div id="box" style="width:100%;height:{height}px;overflow:hidden;border:1px solid #8884;
- border-radius:6px;background:{background};cursor:grab;position:relative">
+ border-radius:6px;background:{background};color:{foreground};cursor:grab;
+ position:relative">
  <img id="svg" src="data:image/svg+xml;base64,{data}" alt="{alt}"
   style="transform-origin:0 0;user-select:none;-webkit-user-drag:none;max-width:none">
  <div style="position:absolute;right:8px;top:6px;font:12px sans-serif;opacity:.7">
@@ -48,14 +50,13 @@ box.addEventListener('dblclick', fit);
 NUMBER_COLUMNS = {name: st.column_config.NumberColumn(format="localized")
                   for name in ("params", "MACs", "FLOPs", "activation bytes")}
 
-BACKGROUNDS = {"light": "#ffffff", "dark": "#1e1e24", "transparent": "#ffffff",
-               "print": "#ffffff"}
 
 
 def show_svg(svg: bytes, height: int = 520, theme: str = "light", alt: str = "diagram") -> None:
     """An SVG in a pan-and-zoom frame (the drawing itself stays vector)."""
+    look = get_theme(theme)  # frame, hint and figure share the theme's colours
     html = _PAN_ZOOM.format(height=height, data=base64.b64encode(svg).decode("ascii"),
-                            background=BACKGROUNDS.get(theme, "#ffffff"), alt=alt)
+                            background=look.backdrop, foreground=look.muted, alt=alt)
     st.iframe(html, height=height + 8, alt=alt)
 
 

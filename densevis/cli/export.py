@@ -7,12 +7,12 @@ from pathlib import Path
 
 from densevis.cli.common import add_model_options
 from densevis.errors import DenseVisError
+from densevis.render.registry import CHARTS as CHART_NAMES
+from densevis.render.registry import DIRECTIONS, GROWTH_RATES
+from densevis.render.registry import THEMES as THEME_NAMES
+from densevis.render.registry import VIEWS as VIEW_NAMES
 
-VIEW_NAMES = ("overview", "block", "layer", "full")
-CHART_NAMES = ("channels", "composition", "connectivity", "cost", "growth")
 FORMATS = ("svg", "png", "pdf", "dot", "html", "pptx")
-THEME_NAMES = ("light", "dark", "transparent", "print")
-GROWTH_RATES = (12, 24, 32, 48)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", help=f"{'|'.join(FORMATS)} (default: from -o, else svg)")
     parser.add_argument("--theme", default="light", help=f"{'|'.join(THEME_NAMES)}")
     parser.add_argument("--dpi", type=int, default=300, help="PNG resolution of diagrams")
-    parser.add_argument("--direction", default="LR", help="LR (left to right) or TB")
+    parser.add_argument("--direction", default="LR", help=f"{' or '.join(DIRECTIONS)}")
     parser.add_argument("--color-by", help="colour nodes by params|macs|activation")
     parser.add_argument("--highlight", help="a dense layer to highlight, e.g. "
                                             "features.denseblock2.denselayer3")
@@ -57,7 +57,7 @@ def _check_choices(args: argparse.Namespace) -> None:
         raise DenseVisError(f"unknown view {args.view!r}; use one of {', '.join(VIEW_NAMES)}")
     if args.chart is not None and args.chart not in CHART_NAMES:
         raise DenseVisError(f"unknown chart {args.chart!r}; use one of {', '.join(CHART_NAMES)}")
-    if args.direction not in ("LR", "TB"):
+    if args.direction not in DIRECTIONS:
         raise DenseVisError(f"unknown direction {args.direction!r}; use LR or TB")
 
 

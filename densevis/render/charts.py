@@ -9,12 +9,8 @@ import plotly.graph_objects as go
 
 from densevis.errors import DenseVisError
 from densevis.records import DenseLayerSummary, Trace
+from densevis.render.registry import CHARTS, CONNECTIVITY_VALUES, COST_METRICS, GROWTH_RATES
 from densevis.render.theme import get_theme, style_figure
-
-CHARTS = ("channels", "composition", "connectivity", "cost", "growth")
-COST_METRICS = ("params", "macs", "activation", "latency")
-CONNECTIVITY_VALUES = ("present", "channels")
-GROWTH_RATES = (12, 24, 32, 48)  # the k values the growth chart compares by default
 
 _METRIC_AXIS = {
     "params": ("parameters", "parameters (count)", ",.0f"),

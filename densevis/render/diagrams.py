@@ -19,13 +19,10 @@ import graphviz
 
 from densevis.errors import DenseVisError
 from densevis.records import DenseLayerSummary, Op, Trace
+from densevis.render.registry import COLOR_METRICS, DEFAULT_SHOW, DIRECTIONS, SHOW_FIELDS, VIEWS
 from densevis.render.theme import Theme, get_theme, with_alpha
 from densevis.units import format_bytes, format_compact, format_si
 
-VIEWS = ("overview", "block", "layer", "full")
-DIRECTIONS = ("LR", "TB")
-SHOW_FIELDS = ("shape", "params", "macs", "latency")
-COLOR_METRICS = ("params", "macs", "latency", "activation")
 PINNED_ENGINE = "neato"  # graphs with this engine carry their own layout: render with -n2
 LINK_CLASS = "link"  # SVG/DOT class of an edge into a dense layer
 OUTPUT_LINK_CLASS = "output-link"  # SVG/DOT class of an edge into the block output concat
@@ -36,10 +33,10 @@ class DiagramOptions:
     """What a diagram shows and how it looks (the same options for every view)."""
 
     direction: str = "LR"  # LR: left to right; TB: top to bottom
-    show: tuple[str, ...] = ("shape", "params", "macs")  # subset of SHOW_FIELDS
+    show: tuple[str, ...] = DEFAULT_SHOW  # subset of SHOW_FIELDS
     color_by: str | None = None  # params|macs|latency|activation, with a legend
     highlight: str | None = None  # a dense layer name like "features.denseblock2.denselayer3"
-    theme: str = "light"  # light|dark|transparent|print
+    theme: str = "light"  # one of registry.THEMES
     expand: bool = False  # full view: list each dense layer's BN/ReLU/conv ops
     latency_ms: Mapping[str, float] | None = field(default=None, hash=False)  # op name -> ms
 

@@ -12,6 +12,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from densevis.errors import DenseVisError
+from densevis.render.registry import (
+    CATEGORICAL_PALETTES,
+    GROWTH_RATE_SCALES,
+    METRIC_SCALES,
+)
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -25,6 +30,7 @@ class Theme:
 
     name: str
     background: str  # page colour ("transparent" allowed for diagrams)
+    backdrop: str  # the colour a figure is seen on: its background, or a transparent one's slide
     foreground: str  # text and outlines
     muted: str  # secondary text, axes and grid
     node_fill: str  # default box fill
@@ -38,6 +44,7 @@ class Theme:
     input_fill: str  # fill of a highlighted layer's inputs
     consumer_fill: str  # fill of a highlighted layer's consumers
     sequential: tuple[str, ...]  # low -> high metric colour stops
+    growth_scale: tuple[str, ...]  # small k -> large k colour stops (lightness monotonic)
     link_lightness: float  # HLS lightness of the per-source link colours
     link_saturation: float  # 0 gives greys (print)
 
@@ -103,17 +110,10 @@ def with_alpha(color: str, alpha: float) -> str:
     return f"{color[:7]}{round(max(0.0, min(1.0, alpha)) * 255):02x}"
 
 
-_LIGHT_PALETTE = (
-    "#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c",
-)
-_DARK_PALETTE = (
-    "#7aa6e8", "#f4a261", "#7fd48a", "#f07178", "#b39ddb", "#c9a87c", "#f2a7d8", "#bdbdbd",
-)
-_PRINT_PALETTE = ("#111111", "#555555", "#888888", "#333333", "#aaaaaa", "#666666")
-
 _LIGHT = Theme(
     name="light",
     background="#ffffff",
+    backdrop="#ffffff",
     foreground="#1f2328",
     muted="#6e7781",
     node_fill="#f6f8fa",
@@ -126,71 +126,83 @@ _LIGHT = Theme(
     ),
     font_family=FONT_FAMILY,
     font_size=11,
-    palette=_LIGHT_PALETTE,
+    palette=CATEGORICAL_PALETTES["light"],
     edge_color="#57606a",
     edge_dim="#d0d7de",
     highlight="#d62728",
     input_fill="#cfe3ff",
     consumer_fill="#ffe2b8",
-    sequential=("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"),
+    sequential=METRIC_SCALES["light"],
+    growth_scale=GROWTH_RATE_SCALES["light"],
     link_lightness=0.45,
     link_saturation=0.75,
 )
 
+_DARK = Theme(
+    name="dark",
+    background="#0e1117",  # Streamlit's dark background: figures sit flush in the dark app
+    backdrop="#0e1117",
+    foreground="#e6edf3",
+    muted="#8b949e",
+    node_fill="#161b22",
+    stage_fills=(
+        ("input", "#0e1117"),
+        ("stem", "#1c2a3f"),
+        ("block", "#1b3324"),
+        ("transition", "#3d2a14"),
+        ("head", "#33203d"),
+    ),
+    font_family=FONT_FAMILY,
+    font_size=11,
+    palette=CATEGORICAL_PALETTES["dark"],
+    edge_color="#8b949e",
+    edge_dim="#30363d",
+    highlight="#ff6b6b",
+    input_fill="#1f4f8f",
+    consumer_fill="#7a4a10",
+    sequential=METRIC_SCALES["dark"],
+    growth_scale=GROWTH_RATE_SCALES["dark"],
+    link_lightness=0.62,
+    link_saturation=0.8,
+)
+
+_PRINT = Theme(
+    name="print",
+    background="#ffffff",
+    backdrop="#ffffff",
+    foreground="#000000",
+    muted="#555555",
+    node_fill="#ffffff",
+    stage_fills=(
+        ("input", "#ffffff"),
+        ("stem", "#eeeeee"),
+        ("block", "#dddddd"),
+        ("transition", "#f5f5f5"),
+        ("head", "#e6e6e6"),
+    ),
+    font_family=FONT_FAMILY,
+    font_size=11,
+    palette=CATEGORICAL_PALETTES["print"],
+    edge_color="#333333",
+    edge_dim="#dddddd",
+    highlight="#000000",
+    input_fill="#d9d9d9",
+    consumer_fill="#bdbdbd",
+    sequential=METRIC_SCALES["print"],
+    growth_scale=GROWTH_RATE_SCALES["print"],
+    link_lightness=0.4,
+    link_saturation=0.0,
+)
+
+# A transparent figure takes its text colours from the slide it will sit on.
 THEMES: dict[str, Theme] = {
     "light": _LIGHT,
-    "dark": Theme(
-        name="dark",
-        background="#0d1117",
-        foreground="#e6edf3",
-        muted="#8b949e",
-        node_fill="#161b22",
-        stage_fills=(
-            ("input", "#0d1117"),
-            ("stem", "#1c2a3f"),
-            ("block", "#1b3324"),
-            ("transition", "#3d2a14"),
-            ("head", "#33203d"),
-        ),
-        font_family=FONT_FAMILY,
-        font_size=11,
-        palette=_DARK_PALETTE,
-        edge_color="#8b949e",
-        edge_dim="#30363d",
-        highlight="#ff6b6b",
-        input_fill="#1f4f8f",
-        consumer_fill="#7a4a10",
-        sequential=("#1b1f3a", "#30427a", "#2a8c8c", "#7ccf63", "#f5e663"),
-        link_lightness=0.62,
-        link_saturation=0.8,
-    ),
+    "dark": _DARK,
     "transparent": Theme(**{**_LIGHT.__dict__, "name": "transparent",
                             "background": "transparent"}),
-    "print": Theme(
-        name="print",
-        background="#ffffff",
-        foreground="#000000",
-        muted="#555555",
-        node_fill="#ffffff",
-        stage_fills=(
-            ("input", "#ffffff"),
-            ("stem", "#eeeeee"),
-            ("block", "#dddddd"),
-            ("transition", "#f5f5f5"),
-            ("head", "#e6e6e6"),
-        ),
-        font_family=FONT_FAMILY,
-        font_size=11,
-        palette=_PRINT_PALETTE,
-        edge_color="#333333",
-        edge_dim="#dddddd",
-        highlight="#000000",
-        input_fill="#d9d9d9",
-        consumer_fill="#bdbdbd",
-        sequential=("#ffffff", "#d9d9d9", "#969696", "#525252", "#000000"),
-        link_lightness=0.4,
-        link_saturation=0.0,
-    ),
+    "transparent-dark": Theme(**{**_DARK.__dict__, "name": "transparent-dark",
+                                 "background": "transparent"}),
+    "print": _PRINT,
 }
 
 
