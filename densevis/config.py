@@ -1,5 +1,9 @@
 """DenseNet configurations: an immutable, validated config, the presets, and the analytic
-checks (input size, memory) that run before anything is allocated.
+figures (minimum input size, memory estimate) that run before anything is allocated.
+
+Every check here takes time bounded by the number of blocks (closed forms, no loops over
+pixels or layers), so any input is answered in well under 50 ms. Parsing text into configs
+lives in ``densevis.spec``, the memory cap in ``densevis.memory_cap``.
 
 This module never imports torch, so the app and the renderers can read configs freely.
 """
@@ -12,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from densevis.errors import DenseVisError
-from densevis.units import format_bytes
 
 Stem = Literal["imagenet", "cifar"]
 BYTES_PER_FLOAT = 4
@@ -37,12 +40,16 @@ class DenseNetConfig:
 
     def __post_init__(self) -> None:
         # Accept lists from JSON / widgets, keep tuples inside.
-        object.__setattr__(self, "block_config", tuple(self.block_config))
-        object.__setattr__(self, "input_size", tuple(self.input_size))
+        for name in ("block_config", "input_size"):
+            value = getattr(self, name)
+            if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+                raise DenseVisError(f"{name} must be a list of integers, got {value!r}")
+            object.__setattr__(self, name, tuple(value))
         validate(self)
 
     def replace(self, **changes: Any) -> DenseNetConfig:
         """A copy with some fields changed; a change to the shape makes it "custom"."""
+        _check_fields(changes)
         if "name" not in changes and any(key != "input_size" for key in changes):
             changes["name"] = "custom"
         return dataclasses.replace(self, **changes)
@@ -55,10 +62,9 @@ class DenseNetConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DenseNetConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise DenseVisError(f"unknown config field(s): {', '.join(unknown)}")
+        if not isinstance(data, dict):
+            raise DenseVisError(f"a config must be a mapping of fields, got {type(data).__name__}")
+        _check_fields(data)
         return cls(**data)
 
     @property
@@ -78,21 +84,49 @@ class DenseNetConfig:
 # --------------------------------------------------------------------------- validation
 
 
+def _check_fields(data: dict[str, Any]) -> None:
+    known = {f.name for f in dataclasses.fields(DenseNetConfig)}
+    unknown = sorted(str(key) for key in set(data) - known)
+    if unknown:
+        raise DenseVisError(f"unknown config field(s): {', '.join(unknown)}")
+
+MAX_BLOCKS = 12  # 12 blocks already need an 8189-pixel input with the imagenet stem
+MAX_LAYERS_PER_BLOCK = 1000  # DenseNet-264's largest block has 64
+MAX_LAYERS = 2000  # dense layers in all blocks
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_blocks(blocks: tuple[Any, ...]) -> None:
+    if not blocks:
+        raise DenseVisError("block config is empty: give at least one block, e.g. 6,12,24,16")
+    if len(blocks) > MAX_BLOCKS:
+        raise DenseVisError(
+            f"{len(blocks)} dense blocks is more than densevis handles (at most {MAX_BLOCKS})"
+        )
+    for index, layers in enumerate(blocks, start=1):
+        if not _is_int(layers) or layers <= 0:
+            raise DenseVisError(
+                f"block {index} must have a positive whole number of layers, got {layers!r}"
+            )
+        if layers > MAX_LAYERS_PER_BLOCK:
+            raise DenseVisError(
+                f"block {index} has {layers} dense layers; at most {MAX_LAYERS_PER_BLOCK} "
+                "per block"
+            )
+    if sum(blocks) > MAX_LAYERS:
+        raise DenseVisError(
+            f"{sum(blocks)} dense layers in all blocks; at most {MAX_LAYERS} in all"
+        )
 
 
 def validate(config: DenseNetConfig) -> None:
     """Raise DenseVisError with one clear sentence for the first bad field."""
     if not _is_int(config.growth_rate) or config.growth_rate <= 0:
         raise DenseVisError(f"growth rate must be a positive integer, got {config.growth_rate!r}")
-    if not config.block_config:
-        raise DenseVisError("block config is empty: give at least one block, e.g. 6,12,24,16")
-    for index, layers in enumerate(config.block_config, start=1):
-        if not _is_int(layers) or layers <= 0:
-            raise DenseVisError(
-                f"block {index} must have a positive whole number of layers, got {layers!r}"
-            )
+    _check_blocks(config.block_config)
     if not _is_int(config.num_init_features) or config.num_init_features <= 0:
         raise DenseVisError(
             f"initial features must be a positive integer, got {config.num_init_features!r}"
@@ -101,9 +135,9 @@ def validate(config: DenseNetConfig) -> None:
         raise DenseVisError(
             f"bn_size must be 0 (no bottleneck) or a positive integer, got {config.bn_size!r}"
         )
-    if not isinstance(config.compression, int | float) or not 0 < config.compression <= 1:
+    if not _is_number(config.compression) or not 0 < config.compression <= 1:
         raise DenseVisError(f"compression must be in (0, 1], got {config.compression!r}")
-    if not isinstance(config.drop_rate, int | float) or not 0 <= config.drop_rate < 1:
+    if not _is_number(config.drop_rate) or not 0 <= config.drop_rate < 1:
         raise DenseVisError(f"drop rate must be in [0, 1), got {config.drop_rate!r}")
     if not _is_int(config.num_classes) or config.num_classes <= 0:
         raise DenseVisError(f"number of classes must be positive, got {config.num_classes!r}")
@@ -113,6 +147,10 @@ def validate(config: DenseNetConfig) -> None:
         raise DenseVisError(f"stem must be 'imagenet' or 'cifar', got {config.stem!r}")
     if len(config.input_size) != 2 or not all(_is_int(v) and v > 0 for v in config.input_size):
         raise DenseVisError(f"input size must be two positive integers, got {config.input_size!r}")
+    if not isinstance(config.memory_efficient, bool):
+        raise DenseVisError(
+            f"memory_efficient must be True or False, got {config.memory_efficient!r}"
+        )
     channels = stage_channels(config)
     for index, (_, out_channels) in enumerate(channels[:-1], start=1):
         if transition_channels(config, out_channels) < 1:
@@ -120,6 +158,10 @@ def validate(config: DenseNetConfig) -> None:
                 f"compression {config.compression} leaves transition {index} with no channels"
             )
     _check_spatial(config)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def transition_channels(config: DenseNetConfig, channels: int) -> int:
@@ -139,32 +181,42 @@ def stage_channels(config: DenseNetConfig) -> list[tuple[int, int]]:
     return result
 
 
-def _conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
-    return (size + 2 * padding - kernel) // stride + 1
+def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1
+                     ) -> int:
+    """Output length of a convolution or pooling window (floor mode), as torch computes it."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _smallest_input(output: int, kernel: int, stride: int, padding: int) -> int:
+    """The smallest input length whose window output is at least ``output`` (>= 1)."""
+    return max(1, (output - 1) * stride + kernel - 2 * padding)
+
+
+def downsampling_stages(config: DenseNetConfig) -> list[tuple[str, int, int, int]]:
+    """(name, kernel, stride, padding) of every window that changes the spatial size."""
+    if config.stem == "imagenet":
+        stages = [("the 7x7 stem convolution", 7, 2, 3), ("the stem max pool", 3, 2, 1)]
+    else:
+        stages = [("the stem convolution", 3, 1, 1)]
+    stages += [(f"transition {index}", 2, 2, 0) for index in range(1, len(config.block_config))]
+    return stages
 
 
 def stage_sizes(config: DenseNetConfig, size: int) -> list[tuple[str, int]]:
     """Spatial size along one axis after each downsampling stage (may reach <= 0)."""
-    stages: list[tuple[str, int]] = []
-    if config.stem == "imagenet":
-        size = _conv_out(size, 7, 2, 3)
-        stages.append(("the 7x7 stem convolution", size))
-        size = _conv_out(size, 3, 2, 1)
-        stages.append(("the stem max pool", size))
-    else:
-        size = _conv_out(size, 3, 1, 1)
-        stages.append(("the stem convolution", size))
-    for index in range(1, len(config.block_config)):
-        size = _conv_out(size, 2, 2, 0)
-        stages.append((f"transition {index}", size))
-    return stages
+    result = []
+    for name, kernel, stride, padding in downsampling_stages(config):
+        size = conv_output_size(size, kernel, stride, padding)
+        result.append((name, size))
+    return result
 
 
 def minimum_input_size(config: DenseNetConfig) -> int:
-    """The smallest side length that survives every downsampling stage."""
+    """The smallest side length that survives every downsampling stage (closed form: each
+    stage is inverted once, from the last to the first)."""
     size = 1
-    while min(s for _, s in stage_sizes(config, size)) < 1:
-        size += 1
+    for _, kernel, stride, padding in reversed(downsampling_stages(config)):
+        size = _smallest_input(size, kernel, stride, padding)
     return size
 
 
@@ -194,19 +246,34 @@ class MemoryEstimate:
         return self.param_bytes + self.activation_bytes
 
 
+def _block_cost(channels: int, layers: int, k: int, bn: int) -> tuple[int, int]:
+    """(parameters, activation values per pixel) of one dense block's layers, closed form.
+
+    Layer i (0-based) reads c_i = channels + i k; the sums over i use
+    sum c_i = L channels + k L (L - 1) / 2.
+    """
+    read = layers * channels + k * layers * (layers - 1) // 2
+    if bn:
+        params = 2 * read + read * bn * k + layers * (2 * bn * k + 9 * bn * k * k)
+        values = 3 * read + layers * (3 * bn * k + k)
+    else:
+        params = 2 * read + 9 * read * k
+        values = 3 * read + layers * k
+    return params, values
+
+
 def estimate_memory(config: DenseNetConfig, batch_size: int = 1) -> MemoryEstimate:
-    """Parameters and activations from the config alone (no torch), O(layers) time."""
+    """Parameters and activations from the config alone (no torch), in time bounded by the
+    number of blocks."""
     k, bn = config.growth_rate, config.bn_size
     height, width = config.input_size
-    params = 0
-    values = 0  # activation values per image
     first = stage_sizes(config, height)
     second = stage_sizes(config, width)
     init = config.num_init_features
     stem_kernel = 7 if config.stem == "imagenet" else 3
-    params += config.in_channels * init * stem_kernel**2
+    params = config.in_channels * init * stem_kernel**2
     conv_area = first[0][1] * second[0][1]
-    values += init * conv_area
+    values = init * conv_area  # activation values per image
     if config.stem == "imagenet":
         params += 2 * init
         values += 2 * init * conv_area  # norm0, relu0
@@ -216,14 +283,10 @@ def estimate_memory(config: DenseNetConfig, batch_size: int = 1) -> MemoryEstima
     channels = init
     for block, layers in enumerate(config.block_config):
         area = first[spatial_index][1] * second[spatial_index][1]
-        for _ in range(layers):
-            if bn:
-                params += 2 * channels + channels * bn * k + 2 * bn * k + bn * k * k * 9
-                values += area * (3 * channels + 3 * bn * k + k)
-            else:
-                params += 2 * channels + channels * k * 9
-                values += area * (3 * channels + k)
-            channels += k
+        block_params, per_pixel = _block_cost(channels, layers, k, bn)
+        params += block_params
+        values += area * per_pixel
+        channels += layers * k
         values += area * channels  # block output concat
         if block < len(config.block_config) - 1:
             out = transition_channels(config, channels)
@@ -241,118 +304,6 @@ def estimate_memory(config: DenseNetConfig, batch_size: int = 1) -> MemoryEstima
         param_bytes=param_bytes,
         activation_bytes=BYTES_PER_FLOAT * values * batch_size,
     )
-
-
-def available_memory_bytes() -> int:
-    """Memory the OS says is available now (MemAvailable), or total RAM as a fallback."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    import os
-
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
-def default_memory_cap() -> int:
-    """Half of the memory available right now."""
-    return available_memory_bytes() // 2
-
-
-def check_memory(
-    config: DenseNetConfig, max_bytes: int | None = None, batch_size: int = 1
-) -> MemoryEstimate:
-    """Refuse a config whose parameters plus activations would exceed the cap."""
-    estimate = estimate_memory(config, batch_size)
-    cap = default_memory_cap() if max_bytes is None else max_bytes
-    if estimate.total_bytes > cap:
-        source = "half the free memory" if max_bytes is None else "--max-memory"
-        raise DenseVisError(
-            f"this config needs about {format_bytes(estimate.total_bytes)} "
-            f"({format_bytes(estimate.param_bytes)} of weights, "
-            f"{format_bytes(estimate.activation_bytes)} of activations at batch {batch_size}), "
-            f"over the {format_bytes(cap)} cap ({source}); make it smaller or raise the cap"
-        )
-    return estimate
-
-
-# --------------------------------------------------------------------------- parsing
-
-
-def parse_blocks(text: str) -> tuple[int, ...]:
-    """'6,12,24,16' -> (6, 12, 24, 16), with a clear message for anything else."""
-    parts = [part.strip() for part in str(text).replace(" ", ",").split(",") if part.strip()]
-    if not parts:
-        raise DenseVisError("block config is empty: give layer counts like 6,12,24,16")
-    try:
-        return tuple(int(part) for part in parts)
-    except ValueError:
-        raise DenseVisError(
-            f"block config must be whole numbers separated by commas, like 6,12,24,16; got {text!r}"
-        ) from None
-
-
-def parse_input_size(text: str) -> tuple[int, int]:
-    """'224' -> (224, 224); '224x192' -> (224, 192)."""
-    parts = str(text).lower().replace("*", "x").replace(",", "x").split("x")
-    try:
-        values = [int(part) for part in parts]
-    except ValueError:
-        raise DenseVisError(f"input size must look like 224 or 224x192, got {text!r}") from None
-    if len(values) == 1:
-        values *= 2
-    if len(values) != 2:
-        raise DenseVisError(f"input size must look like 224 or 224x192, got {text!r}")
-    return values[0], values[1]
-
-
-SPEC_KEYS = {
-    "k": ("growth_rate", int),
-    "blocks": ("block_config", parse_blocks),
-    "init": ("num_init_features", int),
-    "bn": ("bn_size", int),
-    "theta": ("compression", float),
-    "size": ("input_size", parse_input_size),
-    "classes": ("num_classes", int),
-}
-
-
-def parse_config_spec(text: str, base: DenseNetConfig | None = None) -> DenseNetConfig:
-    """'densenet169' or 'k=24 blocks=6,12,32,32 theta=0.5' (fields over a preset, or over
-    ``base``, or over densenet121) -> a validated config."""
-    words = str(text).replace(";", " ").split()
-    if not words:
-        raise DenseVisError("empty config: give a preset name or fields like k=24 blocks=6,12")
-    config = base or PRESETS[DEFAULT_PRESET]
-    if "=" not in words[0]:
-        config = get_config(words.pop(0))
-    changes: dict[str, Any] = {}
-    for word in words:
-        key, _, value = word.partition("=")
-        if key not in SPEC_KEYS or not value:
-            known = ", ".join(f"{name}=" for name in SPEC_KEYS)
-            raise DenseVisError(f"cannot read {word!r}: use {known}")
-        field_name, parse = SPEC_KEYS[key]
-        try:
-            changes[field_name] = parse(value)
-        except ValueError:
-            raise DenseVisError(f"cannot read {word!r}: {value!r} is not a number") from None
-    return config.replace(**changes) if changes else config
-
-
-def parse_bytes(text: str) -> int:
-    """'8G', '512MiB', '1000000' -> bytes."""
-    raw = str(text).strip().upper().replace("IB", "").replace("B", "")
-    scale = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
-    try:
-        if raw and raw[-1] in scale:
-            return int(float(raw[:-1]) * scale[raw[-1]])
-        return int(float(raw))
-    except ValueError:
-        raise DenseVisError(f"memory size must look like 8G or 512M, got {text!r}") from None
 
 
 # --------------------------------------------------------------------------- presets

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from math import prod
 from typing import TYPE_CHECKING, Any
 
+from densevis.checks import check_batch_size
 from densevis.errors import DenseVisError
 from densevis.records import Op, Trace
 
@@ -264,8 +265,7 @@ def concat_memory(trace: Trace, batch_size: int | None = None) -> NetworkMemory:
     live activations (features kept + the largest dense layer's temporaries).
     """
     batch = trace.batch_size if batch_size is None else batch_size
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
-        raise DenseVisError(f"batch size must be a positive integer, got {batch_size!r}")
+    check_batch_size(batch)
     element = _element_size(trace)
     others = [layer for layer in trace.ops if layer.block is None]
     other_inference = max(

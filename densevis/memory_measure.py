@@ -19,10 +19,12 @@ import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-from densevis.config import DenseNetConfig, check_memory, get_config
+from densevis.checks import check_batch_size, check_count
+from densevis.config import DenseNetConfig, get_config
 from densevis.devices import resolve_device
 from densevis.errors import DenseVisError
 from densevis.memory import MeasuredMemory
+from densevis.memory_cap import check_memory
 from densevis.model import DenseNet
 
 
@@ -104,10 +106,8 @@ def measure_memory(
 
     ``model`` may be a built DenseNet (its weights are copied into both variants).
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise DenseVisError(f"batch size must be a positive integer, got {batch_size!r}")
-    if repeats < 1:
-        raise DenseVisError(f"repeats must be at least 1, got {repeats!r}")
+    check_batch_size(batch_size)
+    check_count("repeats", repeats)
     if isinstance(model, DenseNet):
         config, state = model.config, model.state_dict()
         target = next(model.parameters()).device if device in (None, "auto") else \
@@ -115,7 +115,7 @@ def measure_memory(
     else:
         config, state = get_config(model), None
         target = resolve_device(device)
-    check_memory(config, max_memory, batch_size)
+    check_memory(config, max_memory, batch_size, device=target)
     generator = torch.Generator().manual_seed(seed)
     image = torch.randn(batch_size, config.in_channels, *config.input_size,
                         generator=generator).to(target)

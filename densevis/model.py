@@ -15,8 +15,9 @@ import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from torch import nn
 
-from densevis.config import DenseNetConfig, check_memory, get_config, transition_channels
+from densevis.config import DenseNetConfig, get_config, transition_channels
 from densevis.devices import resolve_device
+from densevis.memory_cap import check_memory
 
 
 class Concat(nn.Module):
@@ -179,8 +180,8 @@ def build_model(
     (``growth_rate=12``...). ``max_memory`` (bytes) defaults to half the free memory.
     """
     config = get_config(name_or_config, **overrides)
-    check_memory(config, max_memory)
     target = resolve_device(device)
+    check_memory(config, max_memory, device=target)
     with torch.device(target):
         model = DenseNet(config)
     return model.eval()

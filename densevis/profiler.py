@@ -20,7 +20,9 @@ followed by one plain pass (interleaved so that drift on a shared machine hits b
 
 from __future__ import annotations
 
+import os
 import statistics
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,9 +32,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from densevis.config import DenseNetConfig, check_memory, estimate_memory, get_config
+from densevis.checks import check_batch_size, check_count
+from densevis.config import DenseNetConfig, estimate_memory, get_config
 from densevis.devices import resolve_device
 from densevis.errors import DenseVisError
+from densevis.memory_cap import check_memory, memory_cap
 from densevis.metrics import arithmetic_intensity
 from densevis.model import DenseNet
 from densevis.records import Trace
@@ -43,51 +47,36 @@ from densevis.timing import (
     RooflinePoint,
     ThroughputPoint,
 )
-from densevis.units import format_bytes
 
 Progress = Callable[[int, int], None]  # (passes done, passes in all)
 Target = str | DenseNetConfig | nn.Module
 
 _PEAKS: dict[str, DevicePeak] = {}  # measure_peak's cache: one measurement per device
+# One measurement at a time in this process: torch's thread count is process-wide, and two
+# timings running side by side would each measure the other.
+_MEASURING = threading.Lock()
 
 
 # --------------------------------------------------------------------------- inputs
 
 
-def _check_count(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        need = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise DenseVisError(f"{name} must be {need}, got {value!r}")
-    return value
+def cpu_cores() -> int:
+    """Cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
-def memory_cap(device: torch.device, max_memory: int | None = None) -> int:
-    """Bytes a run may use: ``max_memory``, else half the free memory of the device (host RAM
-    for CPU and MPS, ``torch.cuda.mem_get_info`` for CUDA)."""
-    if max_memory is not None:
-        return max_memory
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-        return free // 2
-    from densevis.config import default_memory_cap
-
-    return default_memory_cap()
-
-
-def check_fits(config: DenseNetConfig, device: torch.device, max_memory: int | None,
-               batch_size: int) -> None:
-    """DenseVisError if the analytic estimate at this batch exceeds the device's cap."""
-    if device.type != "cuda" or max_memory is not None:
-        check_memory(config, max_memory, batch_size)
-        return
-    cap = memory_cap(device)
-    estimate = estimate_memory(config, batch_size)
-    if estimate.total_bytes > cap:
-        raise DenseVisError(
-            f"this config needs about {format_bytes(estimate.total_bytes)} at batch "
-            f"{batch_size}, over the {format_bytes(cap)} cap (half the free memory of "
-            f"{device}); use a smaller batch or raise --max-memory"
-        )
+def check_threads(threads: Any) -> int | None:
+    """None (leave torch's count) or 1..the cores this process may use."""
+    if threads is None:
+        return None
+    check_count("threads", threads)
+    cores = cpu_cores()
+    if threads > cores:
+        raise DenseVisError(f"threads must be at most {cores} (the cores here), got {threads}")
+    return threads
 
 
 def _model(target: Target, device: str | torch.device | None, max_memory: int | None,
@@ -99,11 +88,11 @@ def _model(target: Target, device: str | torch.device | None, max_memory: int | 
                 f"can only profile a densevis DenseNet, got {type(target).__name__}"
             )
         placed = next(target.parameters()).device
-        check_fits(target.config, placed, max_memory, batch_size)
+        check_memory(target.config, max_memory, batch_size, device=placed)
         return target, placed
     placed = resolve_device(device)
     config = get_config(target)
-    check_fits(config, placed, max_memory, batch_size)
+    check_memory(config, max_memory, batch_size, device=placed)
     with torch.device(placed):
         model = DenseNet(config)
     return model.eval(), placed
@@ -120,19 +109,21 @@ def _image(model: DenseNet, batch_size: int) -> torch.Tensor:
 
 @contextmanager
 def _measuring(model: nn.Module, threads: int | None) -> Iterator[None]:
-    """eval + inference_mode + a fixed thread count, all restored afterwards."""
-    was_training = model.training
-    old_threads = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    model.eval()
-    try:
-        with torch.inference_mode():
-            yield
-    finally:
-        model.train(was_training)
+    """One measurement at a time: eval + inference_mode + a fixed thread count, all restored
+    afterwards. The thread count is process-wide, so it is only changed under the lock."""
+    with _MEASURING:
+        was_training = model.training
+        old_threads = torch.get_num_threads()
         if threads is not None:
-            torch.set_num_threads(old_threads)
+            torch.set_num_threads(threads)
+        model.eval()
+        try:
+            with torch.inference_mode():
+                yield
+        finally:
+            model.train(was_training)
+            if threads is not None:
+                torch.set_num_threads(old_threads)
 
 
 def _synchronize(device: torch.device) -> None:
@@ -283,15 +274,14 @@ def profile_latency(
     the run (default: leave it as is); the count used is reported. ``progress(done, total)`` is
     called after every pass. Hooks are removed even when interrupted (Ctrl-C).
     """
-    _check_count("batch size", batch_size, 1)
-    _check_count("warm-up runs", warmup, 0)
-    _check_count("repeats", repeats, 1)
-    if threads is not None:
-        _check_count("threads", threads, 1)
+    check_batch_size(batch_size)
+    check_count("warm-up runs", warmup, 0)
+    check_count("repeats", repeats, 1)
+    check_threads(threads)
     model, placed = _model(target, device, max_memory, batch_size)
     from densevis.tracer import trace
 
-    records = trace(model, batch_size=batch_size, max_memory=memory_cap(placed, max_memory))
+    records = trace(model, batch_size=batch_size, max_memory=max_memory)
     modules = dict(model.named_modules())
     leaves = [modules[layer.name] for layer in records.ops]
     image = _image(model, batch_size)
@@ -388,26 +378,25 @@ def measure_throughput(
     or the largest batch whose analytic memory estimate fits half the free device memory (or
     ``max_memory``). An explicit batch size that would not fit is refused before running.
     """
-    _check_count("warm-up runs", warmup, 0)
-    _check_count("repeats", repeats, 1)
-    if threads is not None:
-        _check_count("threads", threads, 1)
+    check_count("warm-up runs", warmup, 0)
+    check_count("repeats", repeats, 1)
+    check_threads(threads)
     if batch_sizes is not None:
         batch_sizes = list(batch_sizes)
         if not batch_sizes:
             raise DenseVisError("give at least one batch size")
         for batch in batch_sizes:
-            _check_count("batch size", batch, 1)
+            check_batch_size(batch)
     if max_batch is not None:
-        _check_count("largest batch", max_batch, 1)
+        check_count("largest batch", max_batch, 1)
     model, placed = _model(target, device, max_memory, 1)
     config = model.config
-    cap = memory_cap(placed, max_memory)
+    cap = memory_cap(max_memory, placed)
     if batch_sizes is None:
         limit = max_batch or (32 if placed.type == "cpu" else 256)
         batch_sizes = default_batch_sizes(config, cap, limit)
     for batch in batch_sizes:
-        check_fits(config, placed, max_memory, batch)
+        check_memory(config, max_memory, batch, device=placed)
     timer = _Timer(placed)
     points = []
     total = len(batch_sizes) * (warmup + repeats)

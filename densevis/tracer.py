@@ -20,15 +20,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from densevis.config import (
-    DenseNetConfig,
-    check_memory,
-    get_config,
-    minimum_input_size,
-    parse_input_size,
-)
+from densevis.checks import check_batch_size
+from densevis.config import DenseNetConfig, conv_output_size, get_config, minimum_input_size
 from densevis.devices import resolve_device
 from densevis.errors import DenseVisError
+from densevis.memory_cap import check_memory
 from densevis.metrics import conv_macs, flops_from_macs, linear_macs, tensor_bytes
 from densevis.model import Concat, DenseNet, _DenseBlock, _DenseLayer, _Transition
 from densevis.records import Block, Link, Op, Totals, Trace
@@ -56,11 +52,6 @@ def _kind(module: nn.Module) -> str | None:
 
 def _pair(value: Any) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
-
-
-def _window_out(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
-    """Output length of a convolution or pooling window (floor mode), as torch computes it."""
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
 @dataclass
@@ -195,8 +186,8 @@ def _propagate(
             kernel, stride = _pair(module.kernel_size), _pair(module.stride or module.kernel_size)
             padding, dilation = _pair(module.padding), _pair(getattr(module, "dilation", 1))
             out_hw = (
-                _window_out(h, kernel[0], stride[0], padding[0], dilation[0]),
-                _window_out(w, kernel[1], stride[1], padding[1], dilation[1]),
+                conv_output_size(h, kernel[0], stride[0], padding[0], dilation[0]),
+                conv_output_size(w, kernel[1], stride[1], padding[1], dilation[1]),
             )
         elif isinstance(module, nn.AdaptiveAvgPool2d):
             out_hw = _pair(module.output_size)
@@ -287,19 +278,43 @@ def _probe(model: DenseNet, config: DenseNetConfig) -> _Recorder:
                         dtype=parameter.dtype)
     recorder = _Recorder(model)
     was_training = model.training
-    threads = torch.get_num_threads()
     recorder.attach(image)
     try:
         model.eval()
-        # The probe is tiny: one thread does it as fast, and leaves the other cores free.
-        torch.set_num_threads(1)
+        # The probe is tiny; torch's process-wide thread count is left alone (other requests
+        # may be measuring with it).
         with torch.inference_mode():
             model(image)
     finally:
-        torch.set_num_threads(threads)
         recorder.detach()
         model.train(was_training)
     return recorder
+
+
+def _check_probe_memory(config: DenseNetConfig, max_memory: int | None, device: torch.device
+                        ) -> None:
+    """Refuse only what a trace allocates: the weights and one probe-sized pass at batch 1.
+
+    Full-size activations are never allocated here (shapes are propagated, not computed);
+    building the model to run it full size (``build_model``, the profiler) checks those.
+    """
+    side = minimum_input_size(config)
+    check_memory(config.replace(input_size=(side, side)), max_memory, 1, device=device)
+
+
+def _input_size(value: int | str | tuple[int, int] | None) -> tuple[int, int] | None:
+    """An int (square), "224x192" or (H, W) -> (H, W); None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        from densevis.spec import parse_input_size
+
+        return parse_input_size(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value, value)
+    if isinstance(value, tuple | list) and len(value) == 2:
+        return (value[0], value[1])
+    raise DenseVisError(f"input size must be an int, 'HxW' or (H, W), got {value!r}")
 
 
 def trace(
@@ -315,11 +330,8 @@ def trace(
     one with loaded weights; it is traced where it lives and ``device`` is ignored).
     ``input_size`` overrides the config's (H, W): an int is a square, a string "224x192".
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise DenseVisError(f"batch size must be a positive integer, got {batch_size!r}")
-    if isinstance(input_size, str):
-        input_size = parse_input_size(input_size)
-    size = (input_size, input_size) if isinstance(input_size, int) else input_size
+    check_batch_size(batch_size)
+    size = _input_size(input_size)
     if isinstance(target, nn.Module):
         if not isinstance(target, DenseNet):
             raise DenseVisError(
@@ -327,15 +339,15 @@ def trace(
                 "build one with densevis.build_model or load weights with densevis.weights"
             )
         model = target
-        config = model.config if size is None else model.config.replace(input_size=tuple(size))
-        check_memory(config, max_memory, batch_size)
+        config = model.config if size is None else model.config.replace(input_size=size)
         placed = next(model.parameters()).device
+        _check_probe_memory(config, max_memory, placed)
     else:
         config = get_config(target)
         if size is not None:
-            config = config.replace(input_size=tuple(size))
-        check_memory(config, max_memory, batch_size)
+            config = config.replace(input_size=size)
         placed = resolve_device(device)
+        _check_probe_memory(config, max_memory, placed)
         with torch.device(placed):  # weights are never read by the probe: skip initialising
             model = DenseNet(config, init_weights=False)
     recorder = _probe(model, config)

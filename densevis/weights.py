@@ -23,9 +23,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from densevis.config import PRESETS, DenseNetConfig, check_memory
+from densevis.config import PRESETS, DenseNetConfig
 from densevis.devices import resolve_device
 from densevis.errors import DenseVisError
+from densevis.memory_cap import check_memory
 from densevis.model import DenseNet
 from densevis.reuse import BlockReuse, FeatureReuse
 from densevis.units import format_bytes
@@ -434,8 +435,8 @@ def load_checkpoint(
     else:
         config = infer_config(tensors)
         config_from = "inferred"
-    check_memory(config, max_memory)
     target = resolve_device(device)
+    check_memory(config, max_memory, device=target)
     with torch.device(target):
         model = DenseNet(config, init_weights=False)
     tensors, filled = _check_keys(model, tensors, source)

@@ -7,15 +7,13 @@ import pytest
 from densevis.config import (
     PRESETS,
     DenseNetConfig,
-    check_memory,
     estimate_memory,
     get_config,
     minimum_input_size,
-    parse_blocks,
-    parse_bytes,
-    parse_input_size,
 )
 from densevis.errors import DenseVisError
+from densevis.memory_cap import check_memory
+from densevis.spec import parse_blocks, parse_bytes, parse_input_size
 
 
 def test_presets_match_the_papers_tables() -> None:
@@ -102,11 +100,11 @@ def test_huge_config_is_refused_from_the_estimate() -> None:
     with pytest.raises(DenseVisError, match="this config needs about .* TiB"):
         check_memory(huge)
     with pytest.raises(DenseVisError, match=r"over the 1\.0 MiB cap \(--max-memory\)"):
-        check_memory(get_config("densenet121"), max_bytes=1024**2)
+        check_memory(get_config("densenet121"), max_memory=1024**2)
 
 
 def test_config_specs() -> None:
-    from densevis.config import parse_config_spec
+    from densevis.spec import parse_config_spec
 
     assert parse_config_spec("densenet169") == get_config("densenet169")
     spec = parse_config_spec("k=24 blocks=6,12,32,32 theta=0.5 bn=0")
@@ -117,3 +115,110 @@ def test_config_specs() -> None:
                          ("resnet", "unknown model 'resnet'")):
         with pytest.raises(DenseVisError, match=message):
             parse_config_spec(bad)
+
+
+def _brute_minimum(config: DenseNetConfig) -> int:
+    """The smallest side by stepping one pixel at a time (the oracle for the closed form)."""
+    from densevis.config import stage_sizes
+
+    size = 1
+    while min(after for _, after in stage_sizes(config, size)) < 1:
+        size += 1
+    return size
+
+
+@pytest.mark.parametrize("blocks", [(1,), (1, 1), (2, 3, 4), (1,) * 6, (1,) * 9])
+@pytest.mark.parametrize("stem", ["imagenet", "cifar"])
+def test_closed_form_minimum_input_matches_stepping(blocks: tuple[int, ...], stem: str) -> None:
+    config = DenseNetConfig(block_config=blocks, stem=stem, input_size=(4096, 4096))
+    side = minimum_input_size(config)
+    assert side == _brute_minimum(config)
+    transitions = len(blocks) - 1
+    assert side == (2 ** (transitions + 2) - 3 if stem == "imagenet" else 2**transitions)
+
+
+def _looped_estimate(config: DenseNetConfig) -> tuple[int, int]:
+    """Parameters and per-image activation values one layer at a time (the old loop)."""
+    k, bn, channels = config.growth_rate, config.bn_size, config.num_init_features
+    params = values = 0
+    for layers in config.block_config:
+        for _ in range(layers):
+            if bn:
+                params += 2 * channels + channels * bn * k + 2 * bn * k + bn * k * k * 9
+                values += 3 * channels + 3 * bn * k + k
+            else:
+                params += 2 * channels + channels * k * 9
+                values += 3 * channels + k
+            channels += k
+        channels = int(config.compression * channels + 1e-9)
+    return params, values
+
+
+@pytest.mark.parametrize("changes", [{}, {"bn_size": 0}, {"growth_rate": 7, "compression": 0.3},
+                                     {"block_config": (900, 900)}])
+def test_closed_form_estimate_matches_layer_by_layer(changes: dict) -> None:
+    """The dense blocks' parameters and activation values per pixel, closed form, equal the
+    sums taken one layer at a time."""
+    from densevis.config import _block_cost
+
+    config = get_config("densenet121", **changes)
+    closed, channels = [0, 0], config.num_init_features
+    for layers in config.block_config:
+        cost = _block_cost(channels, layers, config.growth_rate, config.bn_size)
+        closed = [closed[0] + cost[0], closed[1] + cost[1]]
+        channels = int(config.compression * (channels + layers * config.growth_rate) + 1e-9)
+    assert tuple(closed) == _looped_estimate(config)
+
+
+@pytest.mark.parametrize(("blocks", "message"), [
+    ("1," * 29 + "1", "30 dense blocks is more than densevis handles (at most 12)"),
+    ("99999999999999999999999", "block 1 has 99999999999999999999999 dense layers; at most 1000"),
+    ("6,1001", "block 2 has 1001 dense layers; at most 1000 per block"),
+    ("1000,1000,1", "2001 dense layers in all blocks; at most 2000 in all"),
+    ("6,12,,16", "'6,12,,16' has an empty entry between commas"),
+    ("6,12,", "has an empty entry"),
+    ("6,-12", "must be whole numbers"),
+])
+def test_hostile_blocks_are_refused_with_the_limit(blocks: str, message: str) -> None:
+    with pytest.raises(DenseVisError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        get_config("densenet121", block_config=parse_blocks(blocks))
+
+
+def test_hostile_blocks_in_the_cli_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from densevis.cli import main
+
+    for blocks in ("1," * 29 + "1", "99999999999999999999999", "6,12,,16"):
+        assert main(["summary", "--blocks", blocks]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("densevis: error: ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("text", ["inf", "1e400", "-1G", "nan", "0", "-5", "1e30T", "x"])
+def test_bad_memory_sizes_are_refused(text: str) -> None:
+    with pytest.raises(DenseVisError, match="memory size must"):
+        parse_bytes(text)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1, 0, "1G", True, [1]])
+def test_bad_max_memory_in_the_api_is_refused(value: object) -> None:
+    with pytest.raises(DenseVisError, match="max_memory must be"):
+        check_memory(get_config("densenet121"), max_memory=value)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: DenseNetConfig(block_config=None),
+    lambda: DenseNetConfig(block_config=5),
+    lambda: DenseNetConfig(input_size=224),
+    lambda: DenseNetConfig(input_size="224"),
+    lambda: DenseNetConfig(compression="0.5"),
+    lambda: DenseNetConfig(memory_efficient="yes"),
+    lambda: DenseNetConfig.from_dict("k=3"),
+    lambda: DenseNetConfig.from_dict({"depth": 3}),
+    lambda: get_config("densenet121", depth=3),
+    lambda: get_config("densenet121").replace(depth=3),
+    lambda: DenseNetConfig(growth_rate=10**30, block_config=(1000, 1000)).num_layers and
+    check_memory(DenseNetConfig(growth_rate=10**30, block_config=(1000, 1000)), batch_size=0),
+])
+def test_bad_types_raise_densevis_error(call: object) -> None:
+    with pytest.raises(DenseVisError):
+        call()  # type: ignore[operator]

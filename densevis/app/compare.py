@@ -6,11 +6,12 @@ import streamlit as st
 
 from densevis.app.state import current, latency_for, require_trace, trace_of, with_growth_rate
 from densevis.app.widgets import NUMBER_COLUMNS, show_figure
-from densevis.config import PRESETS, DenseNetConfig, parse_config_spec
+from densevis.config import PRESETS, DenseNetConfig
 from densevis.errors import DenseVisError
 from densevis.render.charts import channel_growth_chart, growth_rate_chart
 from densevis.render.registry import GROWTH_RATE_LIMITS, GROWTH_RATES, SWEEP_RATES
 from densevis.render.tables import comparison_table
+from densevis.spec import parse_config_spec
 
 
 def render() -> None:

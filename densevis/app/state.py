@@ -9,18 +9,12 @@ from typing import Any
 
 import streamlit as st
 
-from densevis.config import (
-    DEFAULT_PRESET,
-    PRESETS,
-    DenseNetConfig,
-    check_memory,
-    get_config,
-    parse_blocks,
-    parse_input_size,
-)
+from densevis.config import DEFAULT_PRESET, PRESETS, DenseNetConfig, get_config
 from densevis.errors import DenseVisError
+from densevis.memory_cap import check_memory
 from densevis.records import Trace
 from densevis.render.registry import THEMES
+from densevis.spec import parse_blocks, parse_input_size
 
 CUSTOM = "custom"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from densevis.config import DenseNetConfig, get_config, parse_blocks, parse_bytes, parse_input_size
+from densevis.config import DenseNetConfig, get_config
+from densevis.spec import parse_blocks, parse_bytes, parse_input_size
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:

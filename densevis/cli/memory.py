@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from densevis.checks import check_batch_size
 from densevis.cli.common import (
     add_model_options,
     check_output,
@@ -13,7 +14,6 @@ from densevis.cli.common import (
     emit_text,
     max_memory_from_args,
 )
-from densevis.errors import DenseVisError
 from densevis.memory import MemoryReport
 from densevis.units import format_bytes
 
@@ -40,8 +40,7 @@ def compute(args: argparse.Namespace) -> MemoryReport:
     from densevis.memory import concat_memory
     from densevis.tracer import trace
 
-    if args.batch_size <= 0:
-        raise DenseVisError(f"batch size must be a positive integer, got {args.batch_size}")
+    check_batch_size(args.batch_size)
     limit = max_memory_from_args(args)
     if args.checkpoint:
         from densevis.weights import load_checkpoint

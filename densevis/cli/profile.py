@@ -53,14 +53,13 @@ def _parse_sizes(text: str | None) -> list[int] | None:
 
 def _check_args(args: argparse.Namespace) -> None:
     """Refuse bad counts before anything is built."""
-    if args.batch_size <= 0:
-        raise DenseVisError(f"batch size must be a positive integer, got {args.batch_size}")
-    if args.repeats <= 0:
-        raise DenseVisError(f"repeats must be a positive integer, got {args.repeats}")
-    if args.warmup < 0:
-        raise DenseVisError(f"warm-up runs must be an integer >= 0, got {args.warmup}")
-    if args.threads is not None and args.threads <= 0:
-        raise DenseVisError(f"threads must be a positive integer, got {args.threads}")
+    from densevis.checks import check_batch_size, check_count
+    from densevis.profiler import check_threads
+
+    check_batch_size(args.batch_size)
+    check_count("repeats", args.repeats)
+    check_count("warm-up runs", args.warmup, 0)
+    check_threads(args.threads)
 
 
 @contextmanager
@@ -96,23 +95,16 @@ def run(args: argparse.Namespace) -> int:
     _check_args(args)
     sizes = _parse_sizes(args.batch_sizes)
     from densevis.devices import resolve_device
+    from densevis.memory_cap import check_memory
     from densevis.model import build_model
-    from densevis.profiler import (
-        check_fits,
-        measure_peak,
-        measure_throughput,
-        memory_cap,
-        profile_latency,
-        roofline,
-    )
+    from densevis.profiler import measure_peak, measure_throughput, profile_latency, roofline
     from densevis.tracer import trace
 
     config = config_from_args(args)
     max_memory = max_memory_from_args(args)
     device = resolve_device(args.device)
-    cap = memory_cap(device, max_memory)
-    check_fits(config, device, max_memory, args.batch_size)
-    model = build_model(config, device, max_memory=cap)
+    check_memory(config, max_memory, args.batch_size, device=device)
+    model = build_model(config, device, max_memory=max_memory)
     throughput: list[ThroughputPoint] | None = None
     points: list[RooflinePoint] | None = None
     peak: DevicePeak | None = None
@@ -127,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         if args.roofline:
             stage("device peak")(0, 1)
             peak = measure_peak(device)
-            records = trace(model, batch_size=args.batch_size, max_memory=cap)
+            records = trace(model, batch_size=args.batch_size, max_memory=max_memory)
             points = roofline(records, result, peak)
     if args.chart:
         _write_charts(args.chart, args.theme, result, throughput, points, peak)
