@@ -42,6 +42,7 @@ class Op:
     flops: int  # FlopCounterMode's convention: 2 * MACs
     activation_bytes: int  # bytes of the new tensor this op allocates (0 for in-place ReLU)
     sources: tuple[int, ...] = ()  # concat only: the block sources it joins (0 = block input)
+    inputs: tuple[int, ...] = ()  # index of the op that made each input (-1 = network input)
 
     @property
     def short_name(self) -> str:
@@ -56,6 +57,20 @@ class Link:
     block: int
     source: int
     target: int
+
+
+EDGE_KINDS = ("skip", "residual")
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A join outside the dense blocks: op ``source``'s output is a shortcut input of op
+    ``target`` ("skip": a concatenation, e.g. FC-DenseNet encoder -> decoder; "residual": an
+    addition). Not a dense link. Indices into ``Trace.ops``; -1 is the network input."""
+
+    source: int
+    target: int
+    kind: str  # one of EDGE_KINDS
 
 
 @dataclass(frozen=True)
@@ -122,7 +137,7 @@ class Trace:
     """The whole traced network."""
 
     model: str
-    config: DenseNetConfig
+    config: DenseNetConfig | None  # None for a module densevis did not build
     device: str
     batch_size: int
     dtype: str
@@ -131,6 +146,8 @@ class Trace:
     ops: tuple[Op, ...]  # every op in execution order
     links: tuple[Link, ...]  # links into dense layers only
     output_links: tuple[Link, ...]  # block output concatenation: target = L + 1
+    edges: tuple[Edge, ...] = ()  # skip and residual joins outside dense blocks
+    input_shape: tuple[int, ...] = ()  # N, C, H, W of the traced input
 
     @property
     def layers(self) -> tuple[Op, ...]:
@@ -186,8 +203,9 @@ class Trace:
                 title = f"Dense block {number}"
             else:
                 dense_layers = 0
+                head = "Classification" if self.config is not None else "Head"
                 title = {"stem": "Stem", "transition": f"Transition {number}",
-                         "head": "Classification"}[kind]
+                         "head": head}.get(kind, name)
             stages.append(
                 Stage(
                     name=name,
@@ -215,15 +233,14 @@ class Trace:
                 groups.setdefault((layer.block, layer.position), []).append(layer)
         rows = []
         for (block_index, position), members in groups.items():
-            convs = [m for m in members if m.kind == "conv"]
-            bottleneck = convs[0].out_channels if len(convs) > 1 else 0
+            convs = [m for m in members if m.kind == "conv"] or members
             rows.append(
                 DenseLayerSummary(
                     block=block_index,
                     position=position,
                     name=members[0].name.rsplit(".", 1)[0],
                     in_channels=members[0].in_channels,
-                    bottleneck_channels=bottleneck,
+                    bottleneck_channels=convs[0].out_channels if len(convs) > 1 else 0,
                     out_channels=convs[-1].out_channels,
                     params=sum(m.params for m in members),
                     macs=sum(m.macs for m in members),
@@ -242,10 +259,11 @@ class Trace:
     def input_slices(self, block: int, position: int) -> tuple[tuple[int, int, int], ...]:
         """(source, start, end) channel slices of dense layer ``position``'s input, in the
         order its concatenation joined them (source 0 = block input)."""
-        concat = self.op(f"features.denseblock{block}.denselayer{position}.concat")
+        concat = next((op for op in self.ops if op.block == block and op.position == position
+                       and op.kind == "concat"), None)
         widths = self.source_channels(block)
         slices, start = [], 0
-        for source in concat.sources:
+        for source in concat.sources if concat is not None else (0,):
             slices.append((source, start, start + widths[source]))
             start += widths[source]
         return tuple(slices)
@@ -256,7 +274,7 @@ class Trace:
         """The JSON shape of ``densevis summary --format json``."""
         return {
             "model": self.model,
-            "config": self.config.to_dict(),
+            "config": self.config.to_dict() if self.config is not None else None,
             "device": self.device,
             "batch_size": self.batch_size,
             "dtype": self.dtype,
@@ -266,6 +284,8 @@ class Trace:
             "ops": [_op_dict(op) for op in self.ops],
             "links": [asdict(link) for link in self.links],
             "output_links": [asdict(link) for link in self.output_links],
+            "edges": [asdict(edge) for edge in self.edges],
+            "input_shape": list(self.input_shape),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -276,7 +296,7 @@ class Trace:
         """Inverse of to_dict (for cached or saved traces)."""
         return cls(
             model=data["model"],
-            config=DenseNetConfig.from_dict(data["config"]),
+            config=DenseNetConfig.from_dict(data["config"]) if data["config"] else None,
             device=data["device"],
             batch_size=data["batch_size"],
             dtype=data["dtype"],
@@ -285,6 +305,8 @@ class Trace:
             ops=tuple(_op_from_dict(op) for op in data["ops"]),
             links=tuple(Link(**link) for link in data["links"]),
             output_links=tuple(Link(**link) for link in data["output_links"]),
+            edges=tuple(Edge(**edge) for edge in data.get("edges", ())),
+            input_shape=tuple(data.get("input_shape", ())),
         )
 
     def to_dataframe(self) -> pd.DataFrame:
@@ -295,6 +317,7 @@ class Trace:
         for layer in self.ops:
             row = _op_dict(layer)
             row.pop("sources")
+            row.pop("inputs")
             for key in ("kernel", "stride", "padding"):
                 value = row[key]
                 row[key] = f"{value[0]}x{value[1]}" if value else ""
@@ -307,7 +330,8 @@ class Trace:
 
 def _op_dict(layer: Op) -> dict[str, Any]:
     data = asdict(layer)
-    for key in ("kernel", "stride", "padding", "input_shape", "output_shape", "sources"):
+    for key in ("kernel", "stride", "padding", "input_shape", "output_shape", "sources",
+                "inputs"):
         if data[key] is not None:
             data[key] = list(data[key])
     return data
@@ -315,7 +339,8 @@ def _op_dict(layer: Op) -> dict[str, Any]:
 
 def _op_from_dict(data: dict[str, Any]) -> Op:
     values = dict(data)
-    for key in ("kernel", "stride", "padding", "input_shape", "output_shape", "sources"):
+    for key in ("kernel", "stride", "padding", "input_shape", "output_shape", "sources",
+                "inputs"):
         if values.get(key) is not None:
             values[key] = tuple(values[key])
     return Op(**values)

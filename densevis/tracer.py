@@ -319,25 +319,26 @@ def _input_size(value: int | str | tuple[int, int] | None) -> tuple[int, int] | 
 
 def trace(
     target: str | DenseNetConfig | nn.Module = "densenet121",
-    input_size: int | str | tuple[int, int] | None = None,
+    input_size: int | str | tuple[int, ...] | None = None,
     device: str | torch.device | None = "auto",
     batch_size: int = 1,
     max_memory: int | None = None,
 ) -> Trace:
-    """Run a DenseNet once and return its records.
+    """Run a network once and return its records.
 
-    ``target`` is a preset name, a DenseNetConfig, or a built densevis ``DenseNet`` (for example
-    one with loaded weights; it is traced where it lives and ``device`` is ignored).
-    ``input_size`` overrides the config's (H, W): an int is a square, a string "224x192".
+    ``target`` is a preset name, a DenseNetConfig, a built densevis ``DenseNet`` (for example
+    one with loaded weights), or any other ``nn.Module`` (traced by ``densevis.generic``, its
+    dense blocks found from the data flow). A module is traced where it lives and ``device``
+    is ignored. ``input_size`` overrides the config's (H, W): an int is a square, a string
+    "224x192"; a custom module takes (C, H, W) or (H, W) (C from its first convolution).
     """
     check_batch_size(batch_size)
+    if isinstance(target, nn.Module) and not isinstance(target, DenseNet):
+        from densevis.generic import trace_module
+
+        return trace_module(target, input_size, batch_size)
     size = _input_size(input_size)
-    if isinstance(target, nn.Module):
-        if not isinstance(target, DenseNet):
-            raise DenseVisError(
-                f"can only trace a densevis DenseNet, got {type(target).__name__}; "
-                "build one with densevis.build_model or load weights with densevis.weights"
-            )
+    if isinstance(target, DenseNet):
         model = target
         config = model.config if size is None else model.config.replace(input_size=size)
         placed = next(model.parameters()).device
