@@ -20,7 +20,7 @@ import graphviz
 
 from densevis.errors import DenseVisError
 from densevis.records import Trace
-from densevis.render.diagrams import PINNED_ENGINE
+from densevis.render.graphviz import PINNED_ENGINE
 from densevis.render.theme import get_theme
 from densevis.units import format_bytes, format_count, format_si
 
