@@ -484,8 +484,8 @@ def overview_layout(trace: Trace, options: DiagramOptions | None = None) -> Layo
     totals = trace.totals
     title = (f"{trace.config.label}: {format_si(totals.params, 2)} params, "
              f"{format_si(totals.macs, 2)} MACs, depth {totals.depth}")
-    return _orient(Layout("overview", "overview", title, "each box: one stage of the network, in order",
-                          options.direction, font, tuple(nodes),
+    key = "each box: one stage of the network, in order"
+    return _orient(Layout("overview", "overview", title, key, options.direction, font, tuple(nodes),
                           tuple(_wrapped_flow(nodes, gap[1])), metric, _metric_range(nodes)))
 
 
