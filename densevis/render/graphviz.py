@@ -97,8 +97,7 @@ def _graph(layout: Layout, theme: Theme) -> graphviz.Digraph:
 def _add_node(graph: graphviz.Digraph, layout: Layout, node: Node, theme: Theme) -> None:
     fill = node_fill(layout, node, theme)
     color, pen = node_outline(node, theme)
-    text = theme.text_on(fill) if fill != "transparent" and (
-        layout.metric or theme.background != "transparent") else theme.foreground
+    text = theme.foreground if fill == "transparent" else theme.text_on(fill)
     graph.node(node.id, label="\n".join(node.lines), pos=_fmt((node.x, node.y)) + "!",
                width=f"{node.w / 72:.3f}", height=f"{node.h / 72:.3f}", fixedsize="true",
                fillcolor=fill, fontcolor=text, color=color, penwidth=f"{pen:g}",
