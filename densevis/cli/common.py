@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from densevis.config import DenseNetConfig, get_config
 from densevis.spec import parse_blocks, parse_bytes, parse_input_size
@@ -62,6 +65,15 @@ def check_output(fmt: str, output: str | None) -> None:
         from densevis.render.export import check_writable
 
         check_writable(output)
+
+
+def rich_text(draw: Callable[[Any], None], width: int = 140) -> str:
+    """What ``draw(console)`` prints, as plain text (for writing tables to a file)."""
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=width)
+    draw(console)
+    return console.file.getvalue()  # type: ignore[attr-defined]
 
 
 def emit_text(text: str, output: str | None) -> int:

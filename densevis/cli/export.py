@@ -123,6 +123,7 @@ def _run_all(args: argparse.Namespace) -> int:
         raise DenseVisError(f"cannot create {folder}: {folder.parent} does not exist")
     result = load_trace(args)
     extra = _variants(result, args)
+    before = {path.name for path in folder.iterdir()} if folder.is_dir() else set()
     total = export.expected_file_count(result, extra)
     with Progress(TextColumn("[bold]exporting[/bold]"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.description}")) as progress:
@@ -133,5 +134,9 @@ def _run_all(args: argparse.Namespace) -> int:
 
         written = export.export_all(result, folder, extra_traces=extra, progress=advance,
                                     theme=args.theme)
+    replaced = sorted(path.name for path in written if path.name in before)
     print(f"wrote {len(written)} files into {folder}")
+    if replaced:
+        print(f"replaced {len(replaced)} older file(s) of the same names: {', '.join(replaced)}; "
+              "no other file was touched")
     return 0

@@ -9,7 +9,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from densevis.cli.common import add_model_options, config_from_args, emit_text, max_memory_from_args
+from densevis.cli.common import (
+    add_model_options,
+    check_output,
+    config_from_args,
+    emit_text,
+    max_memory_from_args,
+    rich_text,
+)
 from densevis.errors import DenseVisError
 from densevis.timing import DevicePeak, Profile, RooflinePoint, ThroughputPoint
 
@@ -93,6 +100,9 @@ def _progress(enabled: bool) -> Iterator[Callable[[str], Callable[[int, int], No
 
 def run(args: argparse.Namespace) -> int:
     _check_args(args)
+    check_output(args.format, args.output)
+    if args.chart:
+        check_output("html", args.chart)
     sizes = _parse_sizes(args.batch_sizes)
     from densevis.devices import resolve_device
     from densevis.memory_cap import check_memory
@@ -129,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _write_charts(path: str, theme: str, result: Profile, throughput: list[ThroughputPoint] |
                   None, points: list[RooflinePoint] | None, peak: DevicePeak | None) -> None:
+    from densevis.render.export import write_atomic
     from densevis.render.perf_charts import latency_chart, roofline_chart, throughput_chart
 
     figures = [latency_chart(result, theme)]
@@ -138,24 +149,19 @@ def _write_charts(path: str, theme: str, result: Profile, throughput: list[Throu
         figures.append(roofline_chart(points, peak, theme))
     parts = [figure.to_html(full_html=False, include_plotlyjs="cdn" if i == 0 else False)
              for i, figure in enumerate(figures)]
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write("<html><head><meta charset='utf-8'></head><body>\n")
-        handle.write("\n".join(parts))
-        handle.write("\n</body></html>\n")
+    page = ("<html><head><meta charset='utf-8'></head><body>\n" + "\n".join(parts)
+            + "\n</body></html>\n")
+    write_atomic(path, page.encode("utf-8"))
 
 
 def _emit(args: argparse.Namespace, result: Profile, throughput: list[ThroughputPoint] | None,
           points: list[RooflinePoint] | None, peak: DevicePeak | None) -> None:
     if args.format == "table":
-        from rich.console import Console
-
-        if args.output:
-            with open(args.output, "w", encoding="utf-8") as handle:
-                print_tables(result, throughput, points, peak, Console(file=handle, width=140))
-        else:
+        if not args.output:
             print_tables(result, throughput, points, peak)
-        return
-    if args.format == "json":
+            return
+        text = rich_text(lambda console: print_tables(result, throughput, points, peak, console))
+    elif args.format == "json":
         data: dict[str, Any] = result.to_dict()
         if throughput is not None:
             data["throughput"] = [vars(point) for point in throughput]

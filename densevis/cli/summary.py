@@ -6,9 +6,11 @@ import argparse
 
 from densevis.cli.common import (
     add_model_options,
+    check_output,
     config_from_args,
     emit_text,
     max_memory_from_args,
+    rich_text,
 )
 from densevis.records import Trace
 from densevis.units import format_bytes, format_count, format_si
@@ -37,17 +39,14 @@ def load_trace(args: argparse.Namespace) -> Trace:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output(args.format, args.output)
     result = load_trace(args)
     if args.format == "table":
-        if args.output:
-            from rich.console import Console
-
-            with open(args.output, "w", encoding="utf-8") as handle:
-                print_table(result, Console(file=handle, width=140))
-        else:
+        if not args.output:
             print_table(result)
-        return 0
-    if args.format == "json":
+            return 0
+        text = rich_text(lambda console: print_table(result, console))
+    elif args.format == "json":
         text = result.to_json() + "\n"
     else:
         from densevis.render.tables import layer_table, table_text

@@ -8,9 +8,11 @@ into place, so a failure never leaves half a file. Never imports torch or stream
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -128,37 +130,85 @@ def figure_bytes(fig: go.Figure, fmt: str, scale: float = 2) -> bytes:
 # --------------------------------------------------------------------------- files
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write `data` to a temp file in the target's folder, then move it into place."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
+def _umask() -> int:
+    """The process umask, read without changing it (Linux), else by setting and restoring."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _real_target(path: str | os.PathLike[str]) -> tuple[Path, os.stat_result | None]:
+    """The file a write lands in (symlinks followed) and its stat, None when it is new."""
+    target = Path(os.path.realpath(path))
+    try:
+        return target, target.stat()
+    except FileNotFoundError:
+        return target, None
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> bool:
+    """Write ``data`` to ``path`` whole or not at all; True when a file was replaced.
+
+    A regular file (or a symlink's target: the link stays a link) is written to a temp file
+    in its folder, flushed to disk and moved into place, keeping the old file's mode (a new
+    file gets 0666 minus the umask), so a full disk or a crash leaves the old file as it was.
+    A character device or a FIFO (``/dev/null``, a pipe) is written directly, never
+    replaced; a folder, socket or block device is refused.
+    """
+    target, info = _real_target(path)
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        if stat.S_ISCHR(info.st_mode) or stat.S_ISFIFO(info.st_mode):
+            with open(target, "wb") as stream:
+                stream.write(data)
+            return False
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise DenseVisError(f"cannot write {path}: it is {kind}")
+    folder = target.parent
     if not folder.is_dir():
-        raise DenseVisError(f"cannot write {target}: folder {folder} does not exist")
+        raise DenseVisError(f"cannot write {path}: folder {folder} does not exist")
     try:
         handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as error:
-        raise DenseVisError(f"cannot write {target}: {error.strerror or error}") from error
+        raise DenseVisError(f"cannot write {path}: {error.strerror or error}") from error
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
-        os.chmod(temp, 0o644)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temp, stat.S_IMODE(info.st_mode) if info else 0o666 & ~_umask())
+        if info is not None and info.st_uid != os.geteuid():
+            with contextlib.suppress(OSError):  # only root may give a file away
+                os.chown(temp, info.st_uid, info.st_gid)
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+    return info is not None
 
 
 def check_writable(path: str | os.PathLike[str]) -> Path:
     """Fail early (before any rendering) when the output cannot be written."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if target.is_dir():
-        raise DenseVisError(f"cannot write {target}: it is a folder")
+    target, info = _real_target(path)
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise DenseVisError(f"cannot write {path}: it is a folder")
+    if info is not None and not (stat.S_ISREG(info.st_mode) or stat.S_ISCHR(info.st_mode)
+                                 or stat.S_ISFIFO(info.st_mode)):
+        raise DenseVisError(f"cannot write {path}: it is not a regular file")
+    folder = target.parent
     if not folder.is_dir():
-        raise DenseVisError(f"cannot write {target}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise DenseVisError(f"cannot write {target}: folder {folder} is not writable")
-    return target
+        raise DenseVisError(f"cannot write {path}: folder {Path(path).parent} does not exist")
+    if info is None and not os.access(folder, os.W_OK):
+        raise DenseVisError(f"cannot write {path}: folder {folder} is not writable")
+    if info is not None and not os.access(target, os.W_OK) and not os.access(folder, os.W_OK):
+        raise DenseVisError(f"cannot write {path}: it is not writable")
+    return Path(path)
 
 
 # --------------------------------------------------------------------------- slides
