@@ -80,15 +80,13 @@ def check_threads(threads: Any) -> int | None:
 
 
 def _model(target: Target, device: str | torch.device | None, max_memory: int | None,
-           batch_size: int) -> tuple[DenseNet, torch.device]:
+           batch_size: int) -> tuple[nn.Module, torch.device]:
     """The module to time and where it lives; refuses batches that would not fit first."""
     if isinstance(target, nn.Module):
-        if not isinstance(target, DenseNet):
-            raise DenseVisError(
-                f"can only profile a densevis DenseNet, got {type(target).__name__}"
-            )
-        placed = next(target.parameters()).device
-        check_memory(target.config, max_memory, batch_size, device=placed)
+        parameter = next(target.parameters(), None)
+        placed = parameter.device if parameter is not None else torch.device("cpu")
+        if isinstance(target, DenseNet):  # a custom module has no analytic memory estimate
+            check_memory(target.config, max_memory, batch_size, device=placed)
         return target, placed
     placed = resolve_device(device)
     config = get_config(target)
@@ -98,13 +96,13 @@ def _model(target: Target, device: str | torch.device | None, max_memory: int | 
     return model.eval(), placed
 
 
-def _image(model: DenseNet, batch_size: int) -> torch.Tensor:
-    config = model.config
-    parameter = next(model.parameters())
+def _image(model: nn.Module, batch_size: int, shape: Sequence[int]) -> torch.Tensor:
+    """A seeded random batch of ``shape`` (C, H, W) images where the model lives."""
+    parameter = next(model.parameters(), None)
     generator = torch.Generator().manual_seed(0)
-    image = torch.randn(batch_size, config.in_channels, *config.input_size, generator=generator,
-                        dtype=parameter.dtype)
-    return image.to(parameter.device)
+    image = torch.randn(batch_size, *shape, generator=generator,
+                        dtype=parameter.dtype if parameter is not None else torch.float32)
+    return image.to(parameter.device) if parameter is not None else image
 
 
 @contextmanager
@@ -266,12 +264,15 @@ def profile_latency(
     progress: Progress | None = None,
     threads: int | None = None,
     max_memory: int | None = None,
+    input_size: Any = None,
 ) -> Profile:
     """Per-layer median latency (with IQR), the unattributed rest and the hook overhead.
 
-    ``target`` is a preset name, a DenseNetConfig or a built densevis ``DenseNet`` (timed where
-    it lives; ``device`` is then ignored). ``threads`` fixes torch's intra-op thread count for
-    the run (default: leave it as is); the count used is reported. ``progress(done, total)`` is
+    ``target`` is a preset name, a DenseNetConfig or a built module (timed where it lives;
+    ``device`` is then ignored). For a custom module ``input_size`` is (C, H, W) or (H, W);
+    its leaf modules called once are timed, functional ops count as unattributed.
+    ``threads`` fixes torch's intra-op thread count for the run (default: leave it as is);
+    the count used is reported. ``progress(done, total)`` is
     called after every pass. Hooks are removed even when interrupted (Ctrl-C).
     """
     check_batch_size(batch_size)
@@ -281,10 +282,13 @@ def profile_latency(
     model, placed = _model(target, device, max_memory, batch_size)
     from densevis.tracer import trace
 
-    records = trace(model, batch_size=batch_size, max_memory=max_memory)
+    records = trace(model, input_size=input_size, batch_size=batch_size,
+                    max_memory=max_memory)
     modules = dict(model.named_modules())
-    leaves = [modules[layer.name] for layer in records.ops]
-    image = _image(model, batch_size)
+    called_again = {op.name.rsplit(":", 1)[0] for op in records.ops if ":" in op.name}
+    timed = [op for op in records.ops if op.name in modules and op.name not in called_again]
+    leaves = [modules[op.name] for op in timed]
+    image = _image(model, batch_size, records.image_shape)
     stamps = _Stamps(leaves, placed)
     timer = _Timer(placed)
     per_layer: list[list[float]] = [[] for _ in leaves]
@@ -322,7 +326,7 @@ def profile_latency(
         finally:
             stamps.detach()
     timings = []
-    for layer, values in zip(records.ops, per_layer, strict=True):
+    for layer, values in zip(timed, per_layer, strict=True):
         q1, median, q3 = _quartiles(values)
         timings.append(OpTiming(name=layer.name, kind=layer.kind, block=layer.block,
                                    median_ms=median, q1_ms=q1, q3_ms=q3))
@@ -334,7 +338,7 @@ def profile_latency(
         device=str(placed),
         threads=used_threads,
         batch_size=batch_size,
-        input_size=tuple(records.config.input_size),
+        input_size=tuple(records.image_shape[1:]),
         warmup=warmup,
         repeats=repeats,
         ops=tuple(timings),
@@ -390,6 +394,9 @@ def measure_throughput(
     if max_batch is not None:
         check_count("largest batch", max_batch, 1)
     model, placed = _model(target, device, max_memory, 1)
+    if not isinstance(model, DenseNet):
+        raise DenseVisError("throughput needs a DenseNet config (its memory estimate picks the "
+                            "batch sizes); a custom module has none")
     config = model.config
     cap = memory_cap(max_memory, placed)
     if batch_sizes is None:
@@ -403,7 +410,7 @@ def measure_throughput(
     done = 0
     with _measuring(model, threads), _on_device(placed):
         for batch in batch_sizes:
-            image = _image(model, batch)
+            image = _image(model, batch, (config.in_channels, *config.input_size))
 
             def forward(image: torch.Tensor = image) -> None:
                 model(image)
@@ -512,6 +519,8 @@ def roofline(trace: Trace, profile: Profile, peak: DevicePeak | None = None
     points = []
     for layer in trace.ops:
         timing = timings.get(layer.name)
+        if timing is None and trace.is_custom:
+            continue  # functional ops and modules called twice are not timed one by one
         if timing is None:
             raise DenseVisError(f"the profile has no timing for {layer.name}")
         flops = layer.flops if layer.flops > 0 else prod(layer.output_shape)

@@ -150,6 +150,23 @@ class Trace:
     input_shape: tuple[int, ...] = ()  # N, C, H, W of the traced input
 
     @property
+    def image_shape(self) -> tuple[int, ...]:
+        """C, H, W of the traced input."""
+        if self.input_shape:
+            return self.input_shape[1:]
+        assert self.config is not None
+        return (self.config.in_channels, *self.config.input_size)
+
+    @property
+    def is_custom(self) -> bool:
+        """Traced from a module densevis did not build (no DenseNetConfig behind it)."""
+        return self.config is None
+
+    def edge_name(self, index: int) -> str:
+        """The op name at one end of an Edge ("input" for the network input)."""
+        return "input" if index < 0 else self.ops[index].short_name
+
+    @property
     def layers(self) -> tuple[Op, ...]:
         """Deprecated alias of ``ops`` (these are ops, not the paper's dense layers)."""
         warnings.warn("Trace.layers is deprecated: use Trace.ops", DeprecationWarning,

@@ -106,6 +106,19 @@ def _read(path_or_bytes: Any, max_bytes: int, name: str | None) -> tuple[bytes, 
     return data, source
 
 
+def read_state_dict(path_or_bytes: Any, max_bytes: int | None = None, name: str | None = None
+                    ) -> tuple[dict[str, torch.Tensor], str]:
+    """The tensors of a state_dict file for a module densevis did not build (a path, bytes or
+    an upload), read under ``load_checkpoint``'s rules: size cap, safetensors or the
+    ``weights_only`` unpickler, wrappers unwrapped, a "module." prefix stripped."""
+    data, source = _read(path_or_bytes, max_bytes or DEFAULT_MAX_BYTES, name)
+    if _safetensors_header(data) is not None:
+        tensors, _ = _load_safetensors(data, source)
+    else:
+        tensors, _ = _unwrap(_load_pytorch(data, source), source)
+    return _strip_prefix(tensors)[0], source
+
+
 def _safetensors_header(data: bytes) -> dict[str, Any] | None:
     """The JSON header if ``data`` looks like a safetensors file, else None."""
     if len(data) < 10:

@@ -32,6 +32,42 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
                             "default: half the free memory")
 
 
+def add_module_options(parser: argparse.ArgumentParser) -> None:
+    """--module and --module-args: trace your own nn.Module instead of a DenseNet config."""
+    group = parser.add_argument_group("your own module (instead of --model)")
+    group.add_argument("--module", metavar="FILE.py:FACTORY",
+                       help="FILE.py:FACTORY or package.module:FACTORY: a function or class "
+                            "returning an nn.Module, or a module instance")
+    group.add_argument("--module-args", metavar="JSON",
+                       help="the factory's keyword arguments as JSON, e.g. '{\"depth\": 40}'")
+
+
+_CONFIG_OPTIONS = ("growth_rate", "blocks", "init_features", "bn_size", "compression",
+                   "drop_rate", "num_classes", "stem")
+
+
+def module_spec_from_args(args: argparse.Namespace) -> Any:
+    """The ModuleSpec of --module (None without it); DenseNet config options are refused."""
+    if not getattr(args, "module", None):
+        if getattr(args, "module_args", None):
+            from densevis.errors import DenseVisError
+
+            raise DenseVisError("--module-args needs --module")
+        return None
+    from densevis.errors import DenseVisError
+    from densevis.usermodule import ModuleSpec
+
+    given = [f"--{name.replace('_', '-')}" for name in _CONFIG_OPTIONS
+             if getattr(args, name, None) is not None]
+    if args.model != "densenet121":
+        given.insert(0, "--model")
+    if given:
+        raise DenseVisError(f"{', '.join(given)} describe a DenseNet config; they do not apply "
+                            "to --module")
+    return ModuleSpec(args.module, args.module_args or "",
+                      getattr(args, "checkpoint", None) or "")
+
+
 def config_from_args(args: argparse.Namespace) -> DenseNetConfig:
     """The config the model options describe (validated)."""
     return get_config(

@@ -11,10 +11,12 @@ from typing import Any
 
 from densevis.cli.common import (
     add_model_options,
+    add_module_options,
     check_output,
     config_from_args,
     emit_text,
     max_memory_from_args,
+    module_spec_from_args,
     rich_text,
 )
 from densevis.errors import DenseVisError
@@ -26,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "profile", help="measure per-layer latency (median and IQR), throughput and roofline"
     )
     add_model_options(parser)
+    add_module_options(parser)
+    parser.add_argument("--checkpoint", help="with --module: load this state_dict into it")
     group = parser.add_argument_group("measurement")
     group.add_argument("--batch-size", "-b", type=int, default=1, help="images per pass")
     group.add_argument("--warmup", type=int, default=3, help="passes run first and discarded")
@@ -105,23 +109,20 @@ def run(args: argparse.Namespace) -> int:
         check_output("html", args.chart)
     sizes = _parse_sizes(args.batch_sizes)
     from densevis.devices import resolve_device
-    from densevis.memory_cap import check_memory
-    from densevis.model import build_model
     from densevis.profiler import measure_peak, measure_throughput, profile_latency, roofline
     from densevis.tracer import trace
 
-    config = config_from_args(args)
     max_memory = max_memory_from_args(args)
     device = resolve_device(args.device)
-    check_memory(config, max_memory, args.batch_size, device=device)
-    model = build_model(config, device, max_memory=max_memory)
+    model, size = _model_from_args(args, max_memory)
     throughput: list[ThroughputPoint] | None = None
     points: list[RooflinePoint] | None = None
     peak: DevicePeak | None = None
     with _progress(not args.no_progress) as stage:
         result = profile_latency(model, batch_size=args.batch_size, warmup=args.warmup,
                                  repeats=args.repeats, threads=args.threads,
-                                 max_memory=max_memory, progress=stage("profiling layers"))
+                                 max_memory=max_memory, progress=stage("profiling layers"),
+                                 input_size=size)
         if args.throughput or sizes is not None:
             throughput = measure_throughput(model, batch_sizes=sizes, max_memory=max_memory,
                                             max_batch=args.max_batch, threads=args.threads,
@@ -129,12 +130,36 @@ def run(args: argparse.Namespace) -> int:
         if args.roofline:
             stage("device peak")(0, 1)
             peak = measure_peak(device)
-            records = trace(model, batch_size=args.batch_size, max_memory=max_memory)
+            records = trace(model, input_size=size, batch_size=args.batch_size,
+                            max_memory=max_memory)
             points = roofline(records, result, peak)
     if args.chart:
         _write_charts(args.chart, args.theme, result, throughput, points, peak)
     _emit(args, result, throughput, points, peak)
     return 0
+
+
+def _model_from_args(args: argparse.Namespace, max_memory: int | None) -> tuple[Any, Any]:
+    """The model to time (a DenseNet from the options, or --module's) and its input size."""
+    from densevis.devices import resolve_device
+    from densevis.memory_cap import check_memory
+    from densevis.model import build_model
+
+    spec = module_spec_from_args(args)
+    if spec is not None:
+        from densevis.usermodule import load_module, parse_module_input_size
+
+        if args.throughput or args.batch_sizes:
+            raise DenseVisError("--throughput needs a DenseNet config (its memory estimate "
+                                "picks the batch sizes); --module has none")
+        return load_module(spec, args.device), parse_module_input_size(args.input_size)
+    if getattr(args, "checkpoint", None):
+        raise DenseVisError("profile --checkpoint works with --module; for a DenseNet "
+                            "checkpoint give its config options")
+    config = config_from_args(args)
+    device = resolve_device(args.device)
+    check_memory(config, max_memory, args.batch_size, device=device)
+    return build_model(config, device, max_memory=max_memory), None
 
 
 def _write_charts(path: str, theme: str, result: Profile, throughput: list[ThroughputPoint] |

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from densevis.cli.common import (
     add_model_options,
+    add_module_options,
     check_output,
     config_from_args,
     emit_text,
     max_memory_from_args,
+    module_spec_from_args,
     rich_text,
 )
 from densevis.records import Trace
@@ -19,6 +22,7 @@ from densevis.units import format_bytes, format_count, format_si
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("summary", help="trace a model and print its layers")
     add_model_options(parser)
+    add_module_options(parser)
     parser.add_argument("--checkpoint", help="trace a model loaded from this state_dict file")
     parser.add_argument("--format", choices=("table", "json", "csv", "markdown"), default="table")
     parser.add_argument("-o", "--output", help="write to this file instead of stdout")
@@ -26,9 +30,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def load_trace(args: argparse.Namespace) -> Trace:
-    """Trace the model the options describe, or the one in --checkpoint."""
+    """Trace the model the options describe, the one in --checkpoint, or --module's."""
     from densevis.tracer import trace
 
+    spec = module_spec_from_args(args)
+    if spec is not None:
+        from densevis.usermodule import load_module, parse_module_input_size
+
+        size = parse_module_input_size(args.input_size)
+        return trace(load_module(spec, args.device), input_size=size)
     if getattr(args, "checkpoint", None):
         from densevis.weights import load_checkpoint
 
@@ -68,9 +78,9 @@ def print_table(result: Trace, console: object | None = None) -> None:
     out = console
     totals, counts = result.totals, result.counts()
     convs = ", ".join(f"{n} {kernel}" for kernel, n in counts["conv"].items())
-    out.print(f"[bold]{result.model}[/bold] on {result.device}, input "
-              f"{result.config.in_channels}x{result.config.input_size[0]}x"
-              f"{result.config.input_size[1]}, batch {result.batch_size}")
+    custom = " (custom module)" if result.is_custom else ""
+    out.print(f"[bold]{result.model}[/bold]{custom} on {result.device}, input "
+              f"{'x'.join(map(str, result.image_shape))}, batch {result.batch_size}")
     out.print(f"parameters {format_count(totals.params)} | MACs {format_si(totals.macs)} "
               f"(conv + linear) | FLOPs {format_si(totals.flops)} (flop_counter: 2 per MAC) | "
               f"activations {format_bytes(totals.activation_bytes)} | depth {totals.depth}")
@@ -84,7 +94,9 @@ def print_table(result: Trace, console: object | None = None) -> None:
                        str(block.growth_rate), str(block.links),
                        f"{block.in_channels} -> {block.out_channels}",
                        f"{block.height}x{block.width}")
-    out.print(blocks)
+    out.print(blocks if result.blocks else "no dense blocks found")
+    if result.is_custom:
+        _print_stages_and_edges(result, out)
     layers = Table(title="Layers", title_justify="left", box=box.SIMPLE_HEAD)
     for column, justify in (("#", "right"), ("layer", "left"), ("kind", "left"),
                             ("in", "right"), ("out", "right"), ("kernel", "right"),
@@ -100,3 +112,25 @@ def print_table(result: Trace, console: object | None = None) -> None:
                        format_count(layer.params), format_count(layer.macs),
                        format_bytes(layer.activation_bytes))
     out.print(layers)
+
+
+def _print_stages_and_edges(result: Trace, out: Any) -> None:
+    """A custom module's stages as traced, and its skip and residual links."""
+    from rich.table import Table
+
+    stages = Table(title="Stages", title_justify="left")
+    for column in ("stage", "ops", "channels", "output", "params", "MACs"):
+        stages.add_column(column, justify="left" if column == "stage" else "right")
+    for stage in result.stages():
+        stages.add_row(stage.title, str(stage.ops), f"{stage.in_channels} -> "
+                       f"{stage.out_channels}", "x".join(map(str, stage.output_shape[1:])),
+                       format_count(stage.params), format_count(stage.macs))
+    out.print(stages)
+    if not result.edges:
+        return
+    edges = Table(title="Skip and residual links (not dense links)", title_justify="left")
+    for column in ("kind", "from", "to"):
+        edges.add_column(column)
+    for edge in result.edges:
+        edges.add_row(edge.kind, result.edge_name(edge.source), result.edge_name(edge.target))
+    out.print(edges)
