@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 
 import densevis
+from densevis.config import PRESETS, parse_config_spec
 from densevis.errors import DenseVisError
 from densevis.records import Trace
 from densevis.render import charts, registry
-from densevis.render.theme import THEMES, get_theme
+from densevis.render.configs import config_names
+from densevis.render.tables import comparison_table, differing_stages, stage_difference_table
+from densevis.render.theme import THEMES, get_theme, growth_rate_color, lightness
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +31,8 @@ def test_channel_growth_is_the_sawtooth(trace121: Trace, k12: Trace) -> None:
     assert list(first.y[:7]) == [64, 96, 128, 160, 192, 224, 128]  # halves at transition 1
     assert len(first.y) == 58 and first.y[-1] == 992
     assert list(second.y[:7]) == [64, 76, 88, 100, 112, 124, 68]  # k = 12: (64 + 72) // 2
-    assert first.name == "densenet121 (k=32)" and second.name.startswith("k=12")
+    assert first.name == "k=32 (densenet121)" and second.name == "k=12"
+    assert fig.layout.title.text.endswith("(blocks 6-12-24-16, 224×224, imagenet stem)")
     assert "input channels" in _axis_titles(fig)
 
 
@@ -87,7 +91,7 @@ def test_growth_rate_chart(trace121: Trace, k12: Trace) -> None:
     final = fig.data[3]
     assert list(final.y) == [k12.blocks[-1].out_channels, 1024]
     widths = [bar for bar in fig.data if bar.type == "bar"]
-    assert [bar.name for bar in widths] == ["k = 12", "k = 32"]
+    assert [bar.name for bar in widths] == ["k=12", "k=32 (densenet121)"]
     assert list(widths[1].y) == [256, 512, 1024, 1024]
     assert "growth rate k" in _axis_titles(fig)
 
@@ -117,3 +121,133 @@ def test_themes() -> None:
     assert len(set(get_theme("light").source_colors(25))) == 25
     with pytest.raises(DenseVisError, match="unknown theme"):
         get_theme("neon")
+
+
+# --------------------------------------------------------------------------- mixed configs
+
+
+@pytest.fixture(scope="module")
+def presets() -> dict[str, Trace]:
+    return {name: densevis.trace(config, device="cpu") for name, config in PRESETS.items()}
+
+
+@pytest.fixture(scope="module")
+def mixed(trace121: Trace, k12: Trace, presets: dict[str, Trace]) -> list[Trace]:
+    """k = 12 and 32 on densenet121's blocks, densenet169 (k = 32 too) and a CIFAR net."""
+    cifar = densevis.trace(parse_config_spec("densenet-bc-100 k=24"), device="cpu")
+    return [k12, trace121, presets["densenet169"], cifar]
+
+
+def test_mixed_configs_get_distinct_names_and_no_k_line(mixed: list[Trace]) -> None:
+    names = config_names([t.config for t in mixed])
+    assert names == ["k=12 blocks=6-12-24-16 (224×224)", "densenet121", "densenet169",
+                     "k=24 blocks=16-16-16 (32×32)"]
+    fig = charts.growth_rate_chart(mixed)
+    assert {trace.type for trace in fig.data} == {"bar"}  # no line joins unrelated configs
+    assert [bar.name for bar in fig.data if bar.showlegend is not False] == names
+    params = fig.data[0]
+    assert list(params.y) == [t.totals.params for t in mixed]  # in the order given
+    assert params.y[1] == 7_978_856 and params.y[2] == 14_149_480  # torchvision's counts
+    assert "blocks" not in fig.layout.title.text and "k=" not in fig.layout.title.text
+    assert fig.layout.title.text == "Configs compared: cost and width"
+    assert all(axis["rangemode"] == "tozero" for key, axis in fig.layout.to_plotly_json().items()
+               if key.startswith("yaxis"))
+    growth = charts.channel_growth_chart(mixed)
+    assert [line.name for line in growth.data] == names
+    assert not growth.layout.shapes  # no transition lines: the configs' blocks differ
+
+
+def test_a_config_has_one_colour_on_a_page(mixed: list[Trace]) -> None:
+    for theme in THEMES:
+        lines = {s.name: s.line.color for s in charts.channel_growth_chart(mixed, theme).data}
+        bars = {b.name: b.marker.color
+                for b in charts.growth_rate_chart(mixed, theme).data if b.showlegend is not False}
+        assert lines == bars
+        assert len(set(lines.values())) == len(mixed)  # never repeated within a figure
+
+
+def test_growth_rates_share_one_ordered_scale(trace121: Trace, k12: Trace) -> None:
+    k48 = densevis.trace(trace121.config.replace(growth_rate=48), device="cpu")
+    for theme in THEMES:
+        look = get_theme(theme)
+        shades = [lightness(growth_rate_color(look, k))
+                  for k in sorted({*registry.GROWTH_RATE_SCALE_RANGE, *registry.SWEEP_RATES})]
+        steps = [b - a for a, b in zip(shades, shades[1:], strict=False)]
+        # light backgrounds: small k light, large k dark; dark backgrounds the reverse
+        assert all(s < 0 for s in steps) or all(s > 0 for s in steps), theme
+        dark_background = lightness(look.backdrop) < 50
+        assert (steps[0] > 0) == dark_background, theme
+        # k = 12 has the same colour whatever it is shown with, in every chart
+        alone = charts.channel_growth_chart([k12, trace121], theme).data[0].line.color
+        among = charts.growth_rate_chart([k48, trace121, k12], theme).data[4]
+        assert among.name == "k=12" and among.marker.color == alone
+        assert alone == growth_rate_color(look, 12)
+
+
+def test_print_theme_uses_greys_dashes_and_markers(mixed: list[Trace], k12: Trace,
+                                                   trace121: Trace) -> None:
+    lines = charts.channel_growth_chart(mixed, "print").data
+    assert len({(s.line.dash, s.marker.symbol) for s in lines}) == len(lines)
+    assert len({s.line.dash for s in lines}) == len(lines)
+    assert all(s.line.color[1:3] == s.line.color[3:5] == s.line.color[5:7] for s in lines)
+    bars = [b for b in charts.growth_rate_chart(mixed, "print").data
+            if b.showlegend is not False]
+    assert len({b.marker.pattern.shape for b in bars}) == len(bars)
+    by_k = charts.channel_growth_chart([trace121, k12], "print").data  # k = 32, then 12
+    assert lightness(by_k[1].line.color) > lightness(by_k[0].line.color)  # small k lighter
+    assert by_k[0].line.dash != by_k[1].line.dash
+
+
+def test_categorical_colours_never_repeat_in_a_figure(presets: dict[str, Trace]) -> None:
+    densenet201 = presets["densenet201"]  # block 3: 48 dense layers, 49 sources
+    for theme in THEMES:
+        fig = charts.channel_composition_chart(densenet201, 3, theme)
+        colors = [bar.marker.color for bar in fig.data]
+        assert len(colors) == 49 and len(set(colors)) == 49, theme
+    composition = charts.channel_composition_chart(presets["densenet121"], 3)
+    colors = {bar.name: bar.marker.color for bar in composition.data}
+    assert colors["H11"] != colors["H24"]  # the pair that used to repeat
+
+
+def test_every_preset_renders_every_chart(presets: dict[str, Trace]) -> None:
+    others = [presets["densenet121"], presets["densenet-bc-100"]]
+    for name, trace in presets.items():
+        extra = [t for t in others if t is not trace]
+        for chart_name in registry.CHARTS:
+            fig = charts.chart(trace, chart_name, block=len(trace.blocks), theme="print",
+                               extra_traces=extra)
+            assert fig.data and fig.layout.title.text, (name, chart_name)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def test_comparison_table_names_size_and_stem(mixed: list[Trace]) -> None:
+    table = comparison_table(mixed)
+    assert list(table["config"]) == config_names([t.config for t in mixed])
+    assert list(table["input"]) == ["224×224", "224×224", "224×224", "32×32"]
+    assert list(table["stem"]) == ["imagenet", "imagenet", "imagenet", "cifar"]
+    assert list(table["params"])[1:3] == [7_978_856, 14_149_480]
+
+
+def test_stage_difference_table(trace121: Trace, k12: Trace, presets: dict[str, Trace]) -> None:
+    table = stage_difference_table([k12, trace121])
+    block1 = table[table["stage"] == "Dense block 1"].set_index("config")
+    assert list(block1["dense layers"]) == [6, 6]
+    assert list(block1["channels out"]) == [64 + 6 * 12, 64 + 6 * 32]  # k0 + L k
+    growth = trace121.stages()[1].params - k12.stages()[1].params
+    assert block1.loc["k=32 (densenet121)", "Δ params"] == growth
+    assert block1.loc["k=32 (densenet121)", "× params"] == (
+        f"{trace121.stages()[1].params / k12.stages()[1].params:.2f}x")
+    assert table["params"].sum() == trace121.totals.params + k12.totals.params
+    # densenet169 differs from 121 from block 3 on (blocks 6-12-32-32 against 6-12-24-16)
+    pair = [trace121, presets["densenet169"]]
+    assert differing_stages(pair) == ["block3", "transition3", "block4", "head"]
+    only = stage_difference_table(pair, differences_only=True)
+    assert list(only["stage"].unique()) == ["Dense block 3", "Transition 3", "Dense block 4",
+                                            "Classification"]
+    assert list(only["dense layers"][:2]) == [24, 32]
+    conv = "features.denseblock1.denselayer1.conv1"
+    timed = stage_difference_table(pair, latency_ms=[{conv: 2.0}, {conv: 3.0}])
+    row = timed[(timed["stage"] == "Dense block 1")].iloc[1]
+    assert row["latency ms"] == 3.0 and row["× latency"] == "1.50x"

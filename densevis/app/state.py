@@ -13,7 +13,7 @@ from densevis.config import DEFAULT_PRESET, PRESETS, DenseNetConfig, get_config
 from densevis.errors import DenseVisError
 from densevis.memory_cap import check_memory
 from densevis.records import Trace
-from densevis.render.registry import THEMES
+from densevis.render.registry import FIGURE_THEMES, MATCH_APP, THEME_TITLES
 from densevis.spec import parse_blocks, parse_input_size
 
 CUSTOM = "custom"
@@ -77,7 +77,7 @@ def initialise() -> None:
     state["preset"] = DEFAULT_PRESET
     state.update(_preset_fields(DEFAULT_PRESET))
     state["device"] = "cpu"
-    state["theme"] = "light"
+    state["theme"] = MATCH_APP
     params = st.query_params
     state["_wanted_page"] = params.get("page")
     preset = params.get("model")
@@ -91,8 +91,8 @@ def initialise() -> None:
         with contextlib.suppress(ValueError):
             state[key] = parse(params[name])
     state["growth_rate"] = min(max(int(state["growth_rate"]), 1), 128)
-    if state["theme"] not in THEMES:
-        state["theme"] = "light"
+    if state["theme"] not in FIGURE_THEMES:
+        state["theme"] = MATCH_APP
     state["_initialised"] = True
 
 
@@ -143,7 +143,10 @@ def sidebar() -> Current:
         st.session_state["device"] = "cpu"
     bar.selectbox("Device", devices(), key="device",
                   help="Where models are built and timed; cuda and mps appear when present.")
-    bar.selectbox("Theme", THEMES, key="theme", help="Diagrams, charts and exports.")
+    bar.selectbox("Figure theme", FIGURE_THEMES, key="theme",
+                  format_func=lambda name: THEME_TITLES.get(name, name),
+                  help="Diagrams, charts and exports; “match app” follows the app's own "
+                       "light or dark theme (Settings in the app menu).")
     try:
         config = _config_from_state()
     except DenseVisError as problem:
@@ -152,7 +155,15 @@ def sidebar() -> Current:
     _write_query_params()
     st.session_state["_kept"] = {key: st.session_state[key] for key in _FIELDS}
     return Current(config=config, device=st.session_state["device"],
-                   theme=st.session_state["theme"], error=error)
+                   theme=figure_theme(st.session_state["theme"]), error=error)
+
+
+def figure_theme(choice: str) -> str:
+    """The theme figures are drawn in: the choice, or for "match app" Streamlit's own
+    light/dark theme (light while the browser has not said)."""
+    if choice != MATCH_APP:
+        return choice
+    return "dark" if st.context.theme.type == "dark" else "light"
 
 
 def _write_query_params() -> None:

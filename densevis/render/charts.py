@@ -7,10 +7,24 @@ from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
 
+from densevis.config import DenseNetConfig
 from densevis.errors import DenseVisError
 from densevis.records import DenseLayerSummary, Trace
-from densevis.render.registry import CHARTS, CONNECTIVITY_VALUES, COST_METRICS, GROWTH_RATES
-from densevis.render.theme import get_theme, style_figure
+from densevis.render.configs import (
+    SeriesStyle,
+    config_names,
+    config_styles,
+    differ_only_in_k,
+    shared_description,
+)
+from densevis.render.registry import (
+    BAR_PATTERNS,
+    CHARTS,
+    CONNECTIVITY_VALUES,
+    COST_METRICS,
+    GROWTH_RATES,
+)
+from densevis.render.theme import Theme, categorical_colors, get_theme, style_figure
 
 _METRIC_AXIS = {
     "params": ("parameters", "parameters (count)", ",.0f"),
@@ -26,9 +40,28 @@ def _check_block(trace: Trace, block: int) -> None:
         raise DenseVisError(f"block {block} is out of range: this model has blocks 1 to {count}")
 
 
-def _label(trace: Trace) -> str:
-    config = trace.config
-    return f"{config.label} (k={config.growth_rate})" if config.name != "custom" else config.label
+def _line_style(style: SeriesStyle) -> dict[str, object]:
+    """Plotly line and marker settings of one config's series."""
+    return {"line": {"color": style.color, "dash": style.dash, "width": 2},
+            "marker": {"color": style.color, "symbol": style.symbol, "size": 6}}
+
+
+def _bar_marker(styles: Sequence[SeriesStyle], look: Theme) -> dict[str, object]:
+    """Plotly bar marker for bars in these styles (one style: one colour for the series):
+    colours, and in the print theme patterns."""
+    pick = (lambda values: values[0]) if len(styles) == 1 else list
+    marker: dict[str, object] = {"color": pick([s.color for s in styles])}
+    if look.marks:
+        marker["pattern"] = {"shape": pick([s.pattern for s in styles]), **_HATCH}
+    return marker
+
+
+_HATCH = {"fgcolor": "#ffffff", "fillmode": "overlay", "solidity": 0.25}  # print: white hatching
+
+
+def _with_shared(title: str, configs: Sequence[DenseNetConfig]) -> str:
+    shared = shared_description(configs)
+    return f"{title} ({shared})" if shared else title
 
 
 # --------------------------------------------------------------------------- 5. channel growth
@@ -38,27 +71,31 @@ def channel_growth_chart(traces: Sequence[Trace], theme: str = "light") -> go.Fi
     """Input channels k0 + k(l-1) of every dense layer across the network, one line per config:
     the sawtooth that climbs by k per layer and halves at each transition."""
     look = get_theme(theme)
+    configs = [trace.config for trace in traces]
     fig = go.Figure()
-    for trace in traces:
+    for trace, name, style in zip(traces, config_names(configs),
+                                  config_styles(configs, look), strict=True):
         rows = trace.dense_layers()
         fig.add_trace(go.Scatter(
             x=list(range(1, len(rows) + 1)),
             y=[row.in_channels for row in rows],
-            mode="lines+markers",
-            marker={"size": 4},
-            name=_label(trace),
+            mode="lines+markers", name=name, **_line_style(style),
             customdata=[[row.block, row.position, row.out_channels] for row in rows],
             hovertemplate="%{fullData.name}<br>block %{customdata[0]}, layer H%{customdata[1]}"
                           "<br>input channels %{y:,}<br>adds %{customdata[2]}<extra></extra>",
         ))
-    if traces:  # dotted lines at the transitions of the first config
-        first = traces[0]
+    fig.update_traces(marker_size=6 if look.marks else 4)
+    same_blocks = len({config.block_config for config in configs}) == 1
+    if traces and same_blocks:  # dotted lines at the transitions all configs share
         edge = 0
-        for block in first.blocks[:-1]:
+        for block in traces[0].blocks[:-1]:
             edge += block.dense_layers
             fig.add_vline(x=edge + 0.5, line={"dash": "dot", "color": look.muted, "width": 1})
-    return style_figure(fig, look, "Channel growth: input channels of every dense layer",
-                   "dense layer (network order; dotted: transitions)", "input channels")
+    fig.update_yaxes(rangemode="tozero")
+    x_title = ("dense layer (network order; dotted: transitions)" if same_blocks
+               else "dense layer (network order)")
+    return style_figure(fig, look, _with_shared("Channel growth: input channels of every dense "
+                                                "layer", configs), x_title, "input channels")
 
 
 # --------------------------------------------------------------------------- 6. composition
@@ -80,8 +117,11 @@ def channel_composition_chart(trace: Trace, block: int, theme: str = "light") ->
     for source in range(info.dense_layers + 1):
         values = [channels[source] if source in concats[t].sources else 0 for t in targets]
         name = "block input x0" if source == 0 else f"H{source}"
+        marker = {"color": colors[source]}
+        if look.marks:
+            marker["pattern"] = {"shape": BAR_PATTERNS[source % len(BAR_PATTERNS)], **_HATCH}
         fig.add_trace(go.Bar(
-            x=x_labels, y=values, name=name, marker_color=colors[source],
+            x=x_labels, y=values, name=name, marker=marker,
             hovertemplate=f"{name} → %{{x}}: %{{y:,}} channels<extra></extra>",
         ))
     fig.update_layout(barmode="stack", bargap=0.15)
@@ -157,6 +197,7 @@ def cost_chart(trace: Trace, metric: str = "macs", theme: str = "light",
     name, axis, number = _METRIC_AXIS[metric]
     fig = go.Figure()
     index = 0
+    colors = categorical_colors(look, len(trace.blocks))
     for block in trace.blocks:
         rows = trace.dense_layers(block.index)
         xs = list(range(index + 1, index + len(rows) + 1))
@@ -164,7 +205,9 @@ def cost_chart(trace: Trace, metric: str = "macs", theme: str = "light",
         fig.add_trace(go.Bar(
             x=xs, y=[_dense_metric(trace, row, metric, latency_ms) for row in rows],
             name=f"block {block.index}",
-            marker_color=look.palette[(block.index - 1) % len(look.palette)],
+            marker={"color": colors[block.index - 1],
+                    "pattern": {"shape": BAR_PATTERNS[(block.index - 1) % len(BAR_PATTERNS)]
+                                if look.marks else "", **_HATCH}},
             customdata=[[row.name.removeprefix("features."), row.in_channels] for row in rows],
             hovertemplate="%{customdata[0]}<br>input channels %{customdata[1]}<br>"
                           f"{name}: %{{y:{number}}}<extra></extra>",
@@ -218,48 +261,68 @@ def cost_breakdown_chart(trace: Trace, theme: str = "light") -> go.Figure:
 # --------------------------------------------------------------------------- 9. growth rate
 
 
-def growth_rate_chart(traces: Sequence[Trace], theme: str = "light") -> go.Figure:
-    """How params, MACs, activation memory and final channels change with k (one trace per k),
-    plus each block's output width per k."""
+_MEASURES = (  # (panel title, unit, value of a trace)
+    ("parameters", "count", lambda t: t.totals.params),
+    ("MACs", "multiply-accumulates", lambda t: t.totals.macs),
+    ("activation memory", "bytes", lambda t: t.totals.activation_bytes),
+    ("final channels", "channels", lambda t: t.blocks[-1].out_channels),
+)
+_PLACES = ((1, 1), (1, 2), (1, 3), (2, 1))
+
+
+def _panels() -> go.Figure:
     from plotly.subplots import make_subplots
 
+    return make_subplots(rows=2, cols=3, subplot_titles=[m[0] for m in _MEASURES] + [
+        "channels out of each block"], specs=[[{}, {}, {}], [{}, {"colspan": 2}, None]],
+        vertical_spacing=0.22, horizontal_spacing=0.09)
+
+
+def growth_rate_chart(traces: Sequence[Trace], theme: str = "light") -> go.Figure:
+    """Params, MACs, activation memory and final channels of each config, plus each block's
+    output width. Against k when the configs differ only in k; otherwise one bar per config,
+    named by its preset or spec (never a line joining unrelated configs)."""
     if not traces:
         raise DenseVisError("the growth-rate chart needs at least one traced config")
     look = get_theme(theme)
-    ordered = sorted(traces, key=lambda t: t.config.growth_rate)
-    ks = [t.config.growth_rate for t in ordered]
-    panels = (
-        ("parameters", [t.totals.params for t in ordered], "count"),
-        ("MACs", [t.totals.macs for t in ordered], "multiply-accumulates"),
-        ("activation memory", [t.totals.activation_bytes for t in ordered], "bytes"),
-        ("final channels", [t.blocks[-1].out_channels for t in ordered], "channels"),
-    )
-    fig = make_subplots(rows=2, cols=3, subplot_titles=[p[0] for p in panels] + [
-        "channels out of each block"], specs=[[{}, {}, {}], [{}, {"colspan": 2}, None]],
-        vertical_spacing=0.22, horizontal_spacing=0.09)
-    places = [(1, 1), (1, 2), (1, 3), (2, 1)]
-    for (title, values, unit), (row, col) in zip(panels, places, strict=True):
-        fig.add_trace(go.Scatter(
-            x=ks, y=values, mode="lines+markers", name=title, showlegend=False,
-            marker_color=look.palette[0],
-            hovertemplate=f"k = %{{x}}<br>{title}: %{{y:,}} {unit}<extra></extra>",
+    configs = [t.config for t in traces]
+    by_k = len(traces) > 1 and differ_only_in_k(configs)
+    ordered = sorted(traces, key=lambda t: t.config.growth_rate) if by_k else list(traces)
+    configs = [t.config for t in ordered]
+    names, styles = config_names(configs), config_styles(configs, look)
+    fig = _panels()
+    for (title, unit, value), (row, col) in zip(_MEASURES, _PLACES, strict=True):
+        values = [value(t) for t in ordered]
+        if by_k:
+            fig.add_trace(go.Scatter(
+                x=[c.growth_rate for c in configs], y=values, mode="lines+markers",
+                name=title, showlegend=False, line={"color": look.muted, "width": 1.5},
+                marker={"color": [s.color for s in styles], "size": 10,
+                        "symbol": [s.symbol for s in styles],
+                        "line": {"color": look.foreground, "width": 0.5}},
+                hovertemplate=f"k = %{{x}}<br>{title}: %{{y:,}} {unit}<extra></extra>",
+            ), row=row, col=col)
+            continue
+        fig.add_trace(go.Bar(  # one bar per config; the legend names the colours
+            x=names, y=values, name=title,
+            showlegend=False, marker=_bar_marker(styles, look), customdata=names,
+            hovertemplate=f"%{{customdata}}<br>{title}: %{{y:,}} {unit}<extra></extra>",
         ), row=row, col=col)
-    for index, trace in enumerate(ordered):
+    for trace, name, style in zip(ordered, names, styles, strict=True):
         fig.add_trace(go.Bar(
             x=[f"block {b.index}" for b in trace.blocks], y=[b.out_channels for b in trace.blocks],
-            name=f"k = {trace.config.growth_rate}",
-            marker_color=look.palette[index % len(look.palette)],
-            hovertemplate=f"k = {trace.config.growth_rate}, %{{x}}: %{{y:,}} channels"
-                          "<extra></extra>",
+            name=name, marker=_bar_marker([style], look),
+            hovertemplate=f"{name}, %{{x}}: %{{y:,}} channels<extra></extra>",
         ), row=2, col=2)
-    blocks = "-".join(str(n) for n in ordered[0].config.block_config)
-    style_figure(fig, look, f"Growth rate k: cost and width for blocks {blocks}", "", "")
-    # _layout set every axis title to ""; put the panel titles back
-    for (_, _, unit), (row, col) in zip(panels, places, strict=True):
-        fig.update_xaxes(title_text="growth rate k", row=row, col=col)
+    title = "Growth rate k: cost and width" if by_k else "Configs compared: cost and width"
+    style_figure(fig, look, _with_shared(title, configs), "", "")
+    for (_, unit, _), (row, col) in zip(_MEASURES, _PLACES, strict=True):
+        fig.update_xaxes(title_text="growth rate k" if by_k else "config (see legend)",
+                         showticklabels=by_k, row=row, col=col)
         fig.update_yaxes(title_text=unit, row=row, col=col)
     fig.update_xaxes(title_text="dense block", row=2, col=2)
     fig.update_yaxes(title_text="channels", row=2, col=2)
+    fig.update_yaxes(rangemode="tozero")
     fig.update_layout(barmode="group", height=620)
     return fig
 

@@ -29,7 +29,8 @@ CONNECTIVITY_VALUES = ("present", "channels")  # a connectivity cell: link or ch
 
 # --------------------------------------------------------------------------- growth rates
 
-GROWTH_RATE_LIMITS = (1, 128)  # the k any widget accepts, and the ends of the k colour scale
+GROWTH_RATE_LIMITS = (1, 128)  # the k any widget accepts
+GROWTH_RATE_SCALE_RANGE = (4, 128)  # the ends of the k colour scale (log; k < 4 as k = 4)
 GROWTH_RATES = (12, 24, 32, 48)  # the k values compared by default (charts, exports, overlays)
 SWEEP_RATES = (4, 8, 12, 16, 24, 32, 40, 48, 64)  # the growth-rate sweep on Compare
 
@@ -49,9 +50,9 @@ DEFAULT_THEME = "light"
 # small k reads light and large k dark on light backgrounds (the reverse on dark ones).
 
 GROWTH_RATE_SCALES = {
-    "light": ("#a1dab4", "#41b6c4", "#2c7fb8", "#253494", "#081d58"),  # YlGnBu, light -> dark
-    "dark": ("#3b528b", "#21918c", "#5ec962", "#b5de2b", "#fde725"),  # viridis, dark -> light
-    "print": ("#bdbdbd", "#969696", "#636363", "#363636", "#000000"),  # greys, light -> dark
+    "light": ("#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#253494", "#081d58"),  # YlGnBu
+    "dark": ("#414487", "#2a788e", "#22a884", "#7ad151", "#fde725"),  # viridis, dark -> light
+    "print": ("#b4b4b4", "#8c8c8c", "#636363", "#363636", "#000000"),  # greys, light -> dark
 }
 METRIC_SCALES = {  # node colour by a metric (low -> high)
     "light": ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"),

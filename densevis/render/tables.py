@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
 from densevis.errors import DenseVisError
-from densevis.records import Trace
+from densevis.records import Stage, Trace
+from densevis.render.configs import config_names
 
 TABLE_FORMATS = ("csv", "markdown", "latex")
 
@@ -91,16 +92,19 @@ def table_text(frame: pd.DataFrame, fmt: str) -> str:
 
 def comparison_table(traces: Sequence[Trace],
                      latency_ms: Sequence[float | None] | None = None) -> pd.DataFrame:
-    """Configs side by side: params, MACs, activation memory, final channels (and latency),
-    with each row's change against the first."""
+    """Configs side by side: input size, stem, params, MACs, activation memory, final channels
+    (and latency), with each row's change against the first."""
     rows = []
     base = traces[0].totals if traces else None
-    for index, trace in enumerate(traces):
-        totals = trace.totals
+    names = config_names([trace.config for trace in traces])
+    for index, (trace, name) in enumerate(zip(traces, names, strict=True)):
+        totals, config = trace.totals, trace.config
         row: dict[str, object] = {
-            "config": trace.model,
-            "k": trace.config.growth_rate,
-            "blocks": "-".join(str(n) for n in trace.config.block_config),
+            "config": name,
+            "k": config.growth_rate,
+            "blocks": "-".join(str(n) for n in config.block_config),
+            "input": "×".join(str(v) for v in config.input_size),
+            "stem": config.stem,
             "params": totals.params,
             "MACs": totals.macs,
             "activation MiB": round(totals.activation_bytes / 2**20, 1),
@@ -113,3 +117,87 @@ def comparison_table(traces: Sequence[Trace],
             row["latency ms"] = latency_ms[index]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _stage_latency(trace: Trace, latency_ms: Mapping[str, float] | None) -> dict[str, float]:
+    """Measured milliseconds per stage name (only stages with a measured op)."""
+    totals: dict[str, float] = {}
+    for op in trace.ops:
+        if latency_ms and op.name in latency_ms:
+            totals[op.stage] = totals.get(op.stage, 0.0) + latency_ms[op.name]
+    return totals
+
+
+def _stage_facts(stage: Stage) -> tuple[int, int, int, int, int]:
+    return (stage.dense_layers, stage.in_channels, stage.out_channels, stage.params, stage.macs)
+
+
+def differing_stages(traces: Sequence[Trace]) -> list[str]:
+    """Names of the stages (stem, blockN, transitionN, head) whose dense layers, channels,
+    params or MACs differ between the configs, or that some configs lack; in network order."""
+    by_config = [{stage.name: _stage_facts(stage) for stage in t.stages()} for t in traces]
+    names = _stage_order(traces)
+    return [name for name in names
+            if len({facts.get(name) for facts in by_config}) > 1]
+
+
+def _stage_order(traces: Sequence[Trace]) -> list[str]:
+    """Every stage name of any config, in network order (the config with most stages first)."""
+    longest = max(traces, key=lambda t: len(t.stages()))
+    names = [stage.name for stage in longest.stages()]
+    extra = [s.name for t in traces for s in t.stages() if s.name not in names]
+    return names + list(dict.fromkeys(extra))
+
+
+def _change(value: float | None, first: float | None) -> tuple[object, object]:
+    """(Δ, ×) of a value against the first config's ("" where it cannot be said)."""
+    if value is None or first is None:
+        return "", ""
+    return value - first, f"{value / first:.2f}x" if first else ""
+
+
+def stage_difference_table(traces: Sequence[Trace],
+                           latency_ms: Sequence[Mapping[str, float] | None] | None = None,
+                           differences_only: bool = False) -> pd.DataFrame:
+    """Per stage (stem, each dense block and transition, head), one row per config: dense
+    layers, channels in/out, params, MACs, activation memory and measured latency, with Δ and
+    × against the first config's same stage."""
+    if not traces:
+        raise DenseVisError("the difference table needs at least one traced config")
+    names = config_names([t.config for t in traces])
+    stages = [{s.name: s for s in t.stages()} for t in traces]
+    times = [_stage_latency(t, (latency_ms or [None] * len(traces))[i])
+             for i, t in enumerate(traces)]
+    keep = set(differing_stages(traces)) if differences_only else None
+    rows = []
+    for stage_name in _stage_order(traces):
+        if keep is not None and stage_name not in keep:
+            continue
+        first = stages[0].get(stage_name)
+        for index, name in enumerate(names):
+            stage = stages[index].get(stage_name)
+            if stage is not None:
+                rows.append(_difference_row(stage, name, first, times[index].get(stage_name),
+                                            times[0].get(stage_name), latency_ms is not None))
+    return pd.DataFrame(rows)
+
+
+def _difference_row(stage: Stage, name: str, first: Stage | None, ms: float | None,
+                    first_ms: float | None, timed: bool) -> dict[str, object]:
+    row: dict[str, object] = {
+        "stage": stage.title, "config": name, "dense layers": stage.dense_layers,
+        "channels in": stage.in_channels, "channels out": stage.out_channels,
+        "params": stage.params, "MACs": stage.macs,
+        "activation MiB": round(stage.activation_bytes / 2**20, 2),
+    }
+    for label, attr in (("params", "params"), ("MACs", "macs"),
+                        ("activation MiB", "activation_bytes")):
+        value = getattr(stage, attr)
+        delta, ratio = _change(value, getattr(first, attr) if first is not None else None)
+        if label == "activation MiB" and delta != "":
+            delta = round(float(delta) / 2**20, 2)
+        row[f"Δ {label}"], row[f"× {label}"] = delta, ratio
+    if timed:
+        row["latency ms"] = ms
+        row["Δ latency ms"], row["× latency"] = _change(ms, first_ms)
+    return row

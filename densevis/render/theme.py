@@ -7,6 +7,7 @@ diagrams, the charts and the app all read the same values.
 from __future__ import annotations
 
 import colorsys
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 from densevis.errors import DenseVisError
 from densevis.render.registry import (
     CATEGORICAL_PALETTES,
+    GROWTH_RATE_SCALE_RANGE,
     GROWTH_RATE_SCALES,
     METRIC_SCALES,
 )
@@ -47,6 +49,7 @@ class Theme:
     growth_scale: tuple[str, ...]  # small k -> large k colour stops (lightness monotonic)
     link_lightness: float  # HLS lightness of the per-source link colours
     link_saturation: float  # 0 gives greys (print)
+    marks: bool = False  # series also differ in dash, marker and bar pattern (print)
 
     @property
     def plot_background(self) -> str:
@@ -58,19 +61,22 @@ class Theme:
         return dict(self.stage_fills).get(kind, self.node_fill)
 
     def source_colors(self, count: int) -> list[str]:
-        """`count` distinct link colours, one per source layer, neighbours far apart in hue."""
-        golden = 0.618033988749895
+        """`count` distinct link colours, one per source layer, neighbours far apart: the
+        colours sit on an even grid of hues (greys for print) and up to three lightness
+        levels, visited with a stride so that consecutive sources differ most."""
+        levels = 1 if count <= 12 else 2 if count <= 28 else 3
+        slots = max(1, math.ceil(count / levels))
+        stride = _far_stride(slots)
         colors = []
         for index in range(count):
-            hue = (0.58 + index * golden) % 1.0
-            if self.link_saturation == 0:
-                # print: cycle through four greys, dark to light, that all show on white
-                lightness = (0.15, 0.35, 0.5, 0.62)[index % 4]
-                colors.append(_hex(colorsys.hls_to_rgb(0, lightness, 0)))
+            hue_slot, level = (index * stride) % slots, index % levels
+            lightness = self.link_lightness + (0.0, 0.14, -0.12)[level]
+            if self.link_saturation == 0:  # print: greys from near-black to mid grey
+                grey = 0.12 + 0.6 * ((index * _far_stride(count)) % count) / max(1, count - 1)
+                colors.append(_hex((grey, grey, grey)))
             else:
-                colors.append(
-                    _hex(colorsys.hls_to_rgb(hue, self.link_lightness, self.link_saturation))
-                )
+                hue = (0.58 + hue_slot / slots) % 1.0
+                colors.append(_hex(colorsys.hls_to_rgb(hue, lightness, self.link_saturation)))
         return colors
 
     def metric_color(self, fraction: float) -> str:
@@ -82,6 +88,40 @@ class Theme:
         red, green, blue = _rgb(fill)
         luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
         return "#000000" if luminance > 0.5 else "#ffffff"
+
+
+def _far_stride(count: int) -> int:
+    """A step coprime with `count` near count/golden ratio: index*step mod count visits every
+    slot once while consecutive indices land far apart."""
+    if count <= 2:
+        return 1
+    step = max(1, round(count / 1.618033988749895))
+    while math.gcd(step, count) != 1:
+        step += 1
+    return step
+
+
+def categorical_colors(theme: Theme, count: int) -> list[str]:
+    """`count` colours that never repeat: the theme's palette, or evenly spread hues when the
+    palette is too short."""
+    if count <= len(theme.palette):
+        return list(theme.palette[:count])
+    return theme.source_colors(count)
+
+
+def growth_rate_color(theme: Theme, growth_rate: int) -> str:
+    """The colour of growth rate k: its place on a log scale over GROWTH_RATE_SCALE_RANGE,
+    read from the theme's growth-rate stops (the same k gets the same colour everywhere)."""
+    low, high = GROWTH_RATE_SCALE_RANGE
+    fraction = math.log(max(low, growth_rate) / low) / math.log(high / low)
+    return interpolate(theme.growth_scale, fraction)
+
+
+def lightness(color: str) -> float:
+    """CIE L* (0 black .. 100 white) of a '#rrggbb' colour."""
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in _rgb(color)]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return 116 * luminance ** (1 / 3) - 16 if luminance > 0.008856 else 903.3 * luminance
 
 
 def _rgb(color: str) -> tuple[float, float, float]:
@@ -192,6 +232,7 @@ _PRINT = Theme(
     growth_scale=GROWTH_RATE_SCALES["print"],
     link_lightness=0.4,
     link_saturation=0.0,
+    marks=True,
 )
 
 # A transparent figure takes its text colours from the slide it will sit on.
