@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 import densevis
-from densevis.config import PRESETS, parse_config_spec
+from densevis.config import PRESETS
 from densevis.errors import DenseVisError
 from densevis.records import Trace
 from densevis.render import charts, registry
 from densevis.render.configs import config_names
 from densevis.render.tables import comparison_table, differing_stages, stage_difference_table
 from densevis.render.theme import THEMES, get_theme, growth_rate_color, lightness
+from densevis.spec import parse_config_spec
 
 
 @pytest.fixture(scope="module")
