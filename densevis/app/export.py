@@ -1,104 +1,142 @@
-"""Export: every diagram, chart and table in every format, and a slide deck, for the current
-config and theme. Files are made when their button is clicked, not before."""
+"""Export: a diagram, a chart or a table in every format with a preview of what is chosen,
+and the slide kit's deck. Files are made when their button is clicked, and named after what
+they hold (densenet121-k32-block3-layer12.svg)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from densevis.app.state import current, latency_for, require_trace, trace_of, with_growth_rate
+from densevis.app.widgets import render_diagram, show_figure, show_svg
 from densevis.records import Trace
 from densevis.render.diagrams import DiagramOptions, diagram
 from densevis.render.export import (
     CHART_FORMATS,
+    DEFAULT_DPI,
     DIAGRAM_FORMATS,
-    deck_bytes,
+    DPI_CHOICES,
     diagram_bytes,
     figure_bytes,
+    file_name,
+    kit_deck,
 )
-from densevis.render.registry import CHART_TITLES, CHARTS, DIRECTIONS, GROWTH_RATES, VIEWS
+from densevis.render.registry import (
+    CHART_TITLES,
+    CHARTS,
+    DIRECTIONS,
+    GROWTH_RATES,
+    VIEW_TITLES,
+    VIEWS,
+)
 from densevis.render.tables import TABLE_FORMATS, block_table, layer_table, stage_table, table_text
+from densevis.search import find_dense_layer
 
 MIME = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf",
         "dot": "text/vnd.graphviz", "html": "text/html", "csv": "text/csv",
         "markdown": "text/markdown", "latex": "application/x-latex",
         "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation"}
-if TYPE_CHECKING:
-    import graphviz
-    import plotly.graph_objects as go
-
 SUFFIX = {"markdown": "md", "latex": "tex"}
+LABELS = {"markdown": "Markdown", "latex": "LaTeX"}  # others: the format in capitals
+PER_BLOCK_CHARTS = ("composition", "connectivity")
 
 
 def render() -> None:
     trace = require_trace()
     if trace is None:
         return
-    state = current()
-    stem = trace.model.replace(" ", "").replace(",", "_").replace("=", "")
     st.title("Export")
-    st.caption(f"{trace.model}, theme “{state.theme}”. PNG diagrams are 300 dpi for slides.")
+    dpi = st.segmented_control(
+        "PNG resolution", DPI_CHOICES, default=DEFAULT_DPI, key="export_dpi",
+        format_func=lambda d: f"{d} dpi",
+        help="PNG and PDF fill a 13.33 × 7.5 in (16:9) slide; 150 dpi suits slides, "
+             "300 print. The resolution is written in the PNG.") or DEFAULT_DPI
+    _diagrams(trace, dpi)
+    _charts(trace, dpi)
+    _tables(trace)
+    _deck(trace, dpi)
 
-    st.subheader("Diagrams")
-    cols = st.columns([2, 1, 1, 1])
-    view = cols[0].selectbox("View", VIEWS, key="export_view")
-    block = cols[1].selectbox("Block", [b.index for b in trace.blocks], key="export_block")
-    layers = trace.block(block).dense_layers
-    if st.session_state.get("export_layer", 1) > layers:
-        st.session_state["export_layer"] = layers
-    layer = cols[2].number_input("Layer", 1, layers, key="export_layer")
+
+def _diagrams(trace: Trace, dpi: int) -> None:
+    state = current()
+    st.subheader("Diagram")
+    cols = st.columns([3, 1, 1, 2])
+    view = cols[0].segmented_control("View", VIEWS, default="overview",
+                                     format_func=VIEW_TITLES.get, key="export_view") or "overview"
+    block = layer = None
+    if view in ("block", "layer"):
+        block = cols[1].selectbox("Block", [b.index for b in trace.blocks], key="export_block")
+    if view == "layer" and block is not None:
+        layers = trace.block(block).dense_layers
+        layer = cols[2].selectbox("Layer", list(range(1, layers + 1)), key="export_layer")
     direction = cols[3].radio("Direction", DIRECTIONS, horizontal=True, key="export_dir")
-    options = DiagramOptions(direction=direction, theme=state.theme,
-                             latency_ms=latency_for(trace.config))
+    latency = latency_for(trace.config)
+    options = DiagramOptions(direction=direction, theme=state.theme, latency_ms=latency)
 
-    def make_graph() -> graphviz.Digraph:
-        return diagram(trace, view, block=block, layer=min(int(layer), layers), options=options)
+    graph = diagram(trace, view, block=block or 1, layer=layer or 1, options=options)
+    _buttons(lambda fmt: file_name(trace, view, fmt, block=block, layer=layer),
+             DIAGRAM_FORMATS, lambda fmt: lambda: diagram_bytes(graph, fmt, dpi),
+             "export_diagram")
+    svg = render_diagram(trace.config, state.device, view, block=block or 1, layer=layer or 1,
+                         direction=direction, theme=state.theme, latency_ms=latency)
+    if svg is not None:
+        st.caption(f"Preview of {file_name(trace, view, block=block, layer=layer)}.* "
+                   f"(PNG at {dpi} dpi)")
+        show_svg(svg, height=360, theme=state.theme, alt=f"preview: {view} diagram")
 
-    _buttons(f"{stem}-{view}", DIAGRAM_FORMATS,
-             lambda fmt: lambda: diagram_bytes(make_graph(), fmt), "export_diagram")
 
-    st.subheader("Charts")
-    cols = st.columns([2, 1])
+def _charts(trace: Trace, dpi: int) -> None:
+    state = current()
+    st.subheader("Chart")
+    cols = st.columns([3, 1])
     name = cols[0].selectbox("Chart", CHARTS, format_func=CHART_TITLES.get, key="export_chart")
-    chart_block = cols[1].selectbox("Block", [b.index for b in trace.blocks],
-                                    key="export_chart_block")
+    block = None
+    if name in PER_BLOCK_CHARTS:
+        block = cols[1].selectbox("Block", [b.index for b in trace.blocks],
+                                  key="export_chart_block")
+    from densevis.render.charts import chart
 
-    def make_figure() -> go.Figure:
-        from densevis.render.charts import chart
+    extra = _variants(trace, state.device) if name in ("channels", "growth") else None
+    figure = chart(trace, name, block=block or 1, theme=state.theme, extra_traces=extra)
+    _buttons(lambda fmt: file_name(trace, name, fmt, block=block), CHART_FORMATS,
+             lambda fmt: lambda: figure_bytes(figure, fmt, dpi), "export_chart")
+    st.caption(f"Preview of {file_name(trace, name, block=block)}.* (PNG at {dpi} dpi)")
+    show_figure(figure, key="export_chart_preview")
 
-        return chart(trace, name, block=chart_block, theme=state.theme,
-                     extra_traces=_variants(trace, state.device))
 
-    _buttons(f"{stem}-{name}", CHART_FORMATS, lambda fmt: lambda: figure_bytes(make_figure(), fmt),
-             "export_chart")
-
-    st.subheader("Tables")
+def _tables(trace: Trace) -> None:
+    st.subheader("Table")
     tables = {"layers": layer_table(trace, latency_for(trace.config)),
               "stages": stage_table(trace), "blocks": block_table(trace)}
     which = st.selectbox("Table", list(tables), key="export_table")
-    _buttons(f"{stem}-{which}", TABLE_FORMATS,
+    _buttons(lambda fmt: file_name(trace, which, SUFFIX.get(fmt, fmt)), TABLE_FORMATS,
              lambda fmt: lambda: table_text(tables[which], fmt).encode(), "export_table")
 
+
+def _deck(trace: Trace, dpi: int) -> None:
+    state = current()
     st.subheader("Slide deck")
-    st.caption("A 16:9 title slide with the config and headline numbers, then the overview, "
-               "every block, and the channel, connectivity, cost and growth charts.")
+    selected = _selected_layer(trace)
+    inside = (f"inside dense layer H{selected[1]} of block {selected[0]} (the Diagram page's "
+              "highlight), " if selected else "")
+    st.caption("The same deck as `densevis export --all`: a title slide with the config and "
+               f"headline numbers, the overview, every dense block, {inside}the full network, "
+               "then the channel, composition, connectivity, cost and growth charts; each "
+               "picture centred under its title.")
 
     def make_deck() -> bytes:
-        from densevis.render.charts import chart
+        return kit_deck(trace, _variants(trace, state.device), state.theme, selected, dpi)
 
-        graphs = [("Overview", diagram(trace, "overview", options=options))]
-        graphs += [(f"Dense block {b.index}", diagram(trace, "block", block=b.index,
-                                                      options=options)) for b in trace.blocks]
-        figures = [(CHART_TITLES[n], chart(trace, n, block=len(trace.blocks), theme=state.theme,
-                                           extra_traces=_variants(trace, state.device)))
-                   for n in ("channels", "connectivity", "cost", "growth")]
-        return deck_bytes(trace, graphs, figures, theme=state.theme)
+    st.download_button("Download PPTX deck", make_deck, file_name=file_name(trace, "deck", "pptx"),
+                       mime=MIME["pptx"], key="export_pptx", type="primary", on_click="ignore")
 
-    st.download_button("Download PPTX deck", make_deck, file_name=f"{stem}.pptx",
-                       mime=MIME["pptx"], key="export_pptx", type="primary",
-                       on_click="ignore")
+
+def _selected_layer(trace: Trace) -> tuple[int, int] | None:
+    """The dense layer highlighted on the Diagram page, if any."""
+    name = st.session_state.get("diagram_highlight")
+    row = find_dense_layer(trace, name) if isinstance(name, str) and name else None
+    return (row.block, row.position) if row is not None else None
 
 
 def _variants(trace: Trace, device: str) -> list[Trace]:
@@ -107,10 +145,10 @@ def _variants(trace: Trace, device: str) -> list[Trace]:
             if k != trace.config.growth_rate]
 
 
-def _buttons(stem: str, formats: tuple[str, ...], make: Callable[[str], Callable[[], bytes]],
-             key: str) -> None:
+def _buttons(name: Callable[[str], str], formats: tuple[str, ...],
+             make: Callable[[str], Callable[[], bytes]], key: str) -> None:
+    """One download button per format; each file is made when its button is clicked."""
     for column, fmt in zip(st.columns(len(formats)), formats, strict=True):
-        column.download_button(fmt.upper() if fmt not in ("markdown", "latex") else fmt.title(),
-                               make(fmt), file_name=f"{stem}.{SUFFIX.get(fmt, fmt)}",
+        column.download_button(LABELS.get(fmt, fmt.upper()), make(fmt), file_name=name(fmt),
                                mime=MIME[fmt], key=f"{key}_{fmt}", width="stretch",
                                on_click="ignore")

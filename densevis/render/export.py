@@ -11,10 +11,12 @@ import asyncio
 import contextlib
 import io
 import os
+import re
 import shutil
 import stat
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +31,8 @@ from densevis.units import format_bytes, format_count, format_si
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
+    from densevis.config import DenseNetConfig
+
 DIAGRAM_FORMATS = ("svg", "png", "pdf", "dot")
 CHART_FORMATS = ("svg", "png", "pdf", "html")
 SIGNATURES = {
@@ -37,33 +41,117 @@ SIGNATURES = {
     "pptx": b"PK\x03\x04",
 }
 DEFAULT_BROWSERS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+DPI_CHOICES = (72, 150, 300)  # PNG resolutions offered (screen, slides, print)
+DEFAULT_DPI = 150  # sharp on a projector, small enough for a deck
+SLIDE_INCHES = (13.333, 7.5)  # a 16:9 slide; PNG/PDF exports are drawn to fill it
+CSS_PPI = 96  # CSS pixels per inch: a 1280 x 720 chart is 13.33 x 7.5 in
 CHART_WIDTH, CHART_HEIGHT = 1280, 720  # 16:9, CSS pixels
+
+
+# --------------------------------------------------------------------------- names
+
+
+def _model_slug(config: DenseNetConfig) -> str:
+    """A preset's name (also for a preset with another k), else "densenet-6-12-24-16"."""
+    from densevis.config import PRESETS
+
+    if config.name != "custom":
+        return config.name
+    for name, preset in PRESETS.items():
+        if preset.replace(growth_rate=config.growth_rate, name="custom") == config:
+            return name
+    return "densenet-" + "-".join(str(n) for n in config.block_config)
+
+
+def file_name(traces: Trace | Sequence[Trace], subject: str, fmt: str | None = None, *,
+              block: int | None = None, layer: int | None = None,
+              highlight: tuple[int, int] | None = None) -> str:
+    """A file name that says what the file holds, e.g. ``densenet121-k32-block3-layer12.svg``
+    or ``densenet121-compare-k12-k48-block3.png``.
+
+    `subject` is a view ("overview", "block", "layer", "full"), a chart or table name, or
+    "deck"/"kit"; `block` and `layer` are the numbers it shows; `highlight` is the (block,
+    layer) highlighted in it; without `fmt`, no suffix (a folder). Several traces name a
+    comparison."""
+    group = [traces] if isinstance(traces, Trace) else list(traces)
+    configs = [trace.config for trace in group]
+    slugs = list(dict.fromkeys(_model_slug(config) for config in configs))
+    rates = "-".join(f"k{config.growth_rate}" for config in configs)
+    if len(configs) == 1:
+        model = f"{slugs[0]}-{rates}"
+    elif len(slugs) == 1:
+        model = f"{slugs[0]}-compare-{rates}"
+    else:
+        model = "compare-" + "-".join(f"{_model_slug(c)}-k{c.growth_rate}" for c in configs)
+    parts = [model]
+    if subject not in ("block", "layer"):
+        parts.append(subject)
+    if block is not None:
+        parts.append(f"block{block}" + (f"-layer{layer}" if layer is not None else ""))
+    if highlight is not None:
+        parts.append(f"highlight{highlight[0]}.{highlight[1]}")
+    name = "-".join(parts).lower()
+    return re.sub(r"[^a-z0-9.=_-]+", "-", name).strip("-") + (f".{fmt}" if fmt else "")
 
 
 # --------------------------------------------------------------------------- diagrams
 
 
-def diagram_bytes(graph: graphviz.Digraph, fmt: str, dpi: int = 300) -> bytes:
-    """Render a diagram; pinned layouts (engine neato) are drawn with ``neato -n2``."""
+def png_with_dpi(png: bytes, dpi: int, palette: bool = False) -> bytes:
+    """The PNG with its resolution written in the pHYs chunk, so slide software places it at
+    its real size; with `palette`, at most 256 colours (a diagram's few colours: 3-4x smaller)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        image.load()
+    if palette and image.mode in ("RGB", "RGBA"):
+        image = image.quantize(256, method=Image.Quantize.FASTOCTREE,
+                               dither=Image.Dither.NONE)
+    out = io.BytesIO()
+    image.save(out, "PNG", dpi=(dpi, dpi))
+    return out.getvalue()
+
+
+def check_dpi(dpi: int) -> int:
+    """The dpi if it is one of DPI_CHOICES, else a DenseVisError that lists them."""
+    if dpi not in DPI_CHOICES:
+        raise DenseVisError(f"dpi must be one of {', '.join(map(str, DPI_CHOICES))}, "
+                            f"got {dpi!r}")
+    return dpi
+
+
+def diagram_bytes(graph: graphviz.Digraph, fmt: str, dpi: int = DEFAULT_DPI) -> bytes:
+    """Render a diagram; pinned layouts (engine neato) are drawn with ``neato -n2``.
+
+    PNG and PDF are scaled to fill a 16:9 slide (13.33 x 7.5 in) at `dpi`; SVG keeps the
+    layout's own size and its text as text."""
     if fmt not in DIAGRAM_FORMATS:
         raise DenseVisError(
             f"unknown diagram format {fmt!r}; use one of {', '.join(DIAGRAM_FORMATS)}"
         )
     if fmt == "dot":
         return graph.source.encode("utf-8")
-    if fmt == "png":
-        if not isinstance(dpi, int) or not 10 <= dpi <= 1200:
-            raise DenseVisError(f"dpi must be a whole number from 10 to 1200, got {dpi!r}")
+    if fmt in ("png", "pdf"):
         graph = graph.copy()
-        graph.attr(dpi=str(dpi))
+        graph.attr(size="{:.3f},{:.3f}!".format(*SLIDE_INCHES))
+        if fmt == "png":
+            graph.attr(dpi=str(check_dpi(dpi)))
     no_op = 2 if graph.engine == PINNED_ENGINE else None
     try:
-        return graph.pipe(format=fmt, neato_no_op=no_op, quiet=True)
+        data = graph.pipe(format=fmt, neato_no_op=no_op, quiet=True)
     except graphviz.ExecutableNotFound as error:
         raise DenseVisError("graphviz is not installed: install the `dot` program") from error
     except graphviz.CalledProcessError as error:
         detail = (error.stderr or b"").decode(errors="replace").strip().splitlines()
         raise DenseVisError(f"graphviz failed: {detail[-1] if detail else error}") from error
+    return png_with_dpi(data, dpi, palette=True) if fmt == "png" else data
+
+
+def untitled_diagram(graph: graphviz.Digraph) -> graphviz.Digraph:
+    """The diagram without its title line (a slide's title says it)."""
+    copy = graph.copy()
+    copy.attr(label="")
+    return copy
 
 
 # --------------------------------------------------------------------------- charts
@@ -78,7 +166,8 @@ def _browser_path() -> None:
                 return
 
 
-def _image_options(fmt: str, scale: float) -> dict[str, Any]:
+def _image_options(fmt: str, dpi: int) -> dict[str, Any]:
+    scale = dpi / CSS_PPI if fmt == "png" else 1
     return {"format": fmt, "scale": scale, "width": CHART_WIDTH, "height": CHART_HEIGHT}
 
 
@@ -87,18 +176,19 @@ def _html(fig: go.Figure) -> bytes:
     return fig.to_html(full_html=True, include_plotlyjs=True).encode("utf-8")
 
 
-def figures_bytes(figs: Sequence[go.Figure], fmt: str, scale: float = 2) -> list[bytes]:
-    """Render several figures in one browser session (chromium starts once)."""
+def figures_bytes(figs: Sequence[go.Figure], fmt: str, dpi: int = DEFAULT_DPI) -> list[bytes]:
+    """Render several figures in one browser session (chromium starts once). A chart is a
+    13.33 x 7.5 in slide; PNGs have `dpi` pixels per inch, written in the file."""
     if fmt not in CHART_FORMATS:
         raise DenseVisError(f"unknown chart format {fmt!r}; use one of {', '.join(CHART_FORMATS)}")
     if fmt == "html":
         return [_html(fig) for fig in figs]
     if not figs:
         return []
-    return _render_batch([(fig, fmt) for fig in figs], scale)
+    return _render_batch([(fig, fmt) for fig in figs], check_dpi(dpi))
 
 
-def _render_batch(jobs: Sequence[tuple[go.Figure, str]], scale: float) -> list[bytes]:
+def _render_batch(jobs: Sequence[tuple[go.Figure, str]], dpi: int) -> list[bytes]:
     import kaleido
 
     _browser_path()
@@ -107,7 +197,8 @@ def _render_batch(jobs: Sequence[tuple[go.Figure, str]], scale: float) -> list[b
         results = []
         async with kaleido.Kaleido(n=1, mathjax=False) as browser:
             for fig, fmt in jobs:
-                results.append(await browser.calc_fig(fig, opts=_image_options(fmt, scale)))
+                data = await browser.calc_fig(fig, opts=_image_options(fmt, dpi))
+                results.append(png_with_dpi(data, dpi) if fmt == "png" else data)
         return results
 
     try:
@@ -122,9 +213,18 @@ def _render_batch(jobs: Sequence[tuple[go.Figure, str]], scale: float) -> list[b
             return pool.submit(asyncio.run, render()).result()
 
 
-def figure_bytes(fig: go.Figure, fmt: str, scale: float = 2) -> bytes:
+def figure_bytes(fig: go.Figure, fmt: str, dpi: int = DEFAULT_DPI) -> bytes:
     """One figure as SVG, PNG, PDF or self-contained HTML."""
-    return figures_bytes([fig], fmt, scale)[0]
+    return figures_bytes([fig], fmt, dpi)[0]
+
+
+def untitled_figure(fig: go.Figure) -> go.Figure:
+    """A copy of the chart without its title (a slide's title says it)."""
+    import plotly.graph_objects as go
+
+    copy = go.Figure(fig)
+    copy.update_layout(title_text="", margin_t=30)
+    return copy
 
 
 # --------------------------------------------------------------------------- files
@@ -211,54 +311,132 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
     return Path(path)
 
 
+# --------------------------------------------------------------------------- the slide kit
+
+
+@dataclass(frozen=True, eq=False)
+class KitItem:
+    """One picture of the slide kit: a diagram or a chart, what it shows and its slide title."""
+
+    subject: str  # view or chart name (for the file name)
+    title: str  # the slide's title
+    graph: graphviz.Digraph | None = None
+    figure: go.Figure | None = None
+    block: int | None = None  # the block it shows, if one
+    layer: int | None = None  # the dense layer it shows, if one
+
+
+def _largest_block(trace: Trace) -> int:
+    return max(trace.blocks, key=lambda block: block.dense_layers).index
+
+
+def view_title(view: str, block: int = 1, layer: int = 1,
+               selected: tuple[int, int] | None = None) -> str:
+    """A slide title for a diagram view ("Dense block 3, dense layer H12 highlighted")."""
+    if view == "block":
+        marked = selected is not None and selected[0] == block
+        return f"Dense block {block}" + (f", dense layer H{selected[1]} highlighted"
+                                         if marked and selected else "")
+    if view == "layer":
+        return f"Inside dense layer H{layer} of block {block}"
+    return {"overview": "Overview", "full": "Full network"}.get(view, view)
+
+
+def kit_views(trace: Trace, theme: str = "light", selected: tuple[int, int] | None = None
+              ) -> list[KitItem]:
+    """The representative diagrams: overview, every block (the selected dense layer
+    highlighted in its block), inside the selected dense layer, the full network."""
+    from densevis.render.diagrams import DiagramOptions, diagram
+
+    highlight = (f"features.denseblock{selected[0]}.denselayer{selected[1]}"
+                 if selected else None)
+    options = DiagramOptions(theme=theme, highlight=highlight)
+    views = [KitItem("overview", view_title("overview"),
+                     diagram(trace, "overview", options=options))]
+    for block in trace.blocks:
+        views.append(KitItem("block", view_title("block", block.index, selected=selected),
+                             diagram(trace, "block", block=block.index, options=options),
+                             block=block.index))
+    if selected:
+        block, layer = selected
+        views.append(KitItem("layer", view_title("layer", block, layer),
+                             diagram(trace, "layer", block=block, layer=layer, options=options),
+                             block=block, layer=layer))
+    views.append(KitItem("full", view_title("full"), diagram(trace, "full", options=options)))
+    return views
+
+
+def kit_charts(trace: Trace, extra_traces: Sequence[Trace] = (), theme: str = "light",
+               selected: tuple[int, int] | None = None) -> list[KitItem]:
+    """The kit's charts; per-block charts show the selected layer's block, else the largest."""
+    from densevis.render import charts
+
+    block = selected[0] if selected else _largest_block(trace)
+    items = [
+        KitItem("channels", "Channel growth",
+                figure=charts.channel_growth_chart([trace, *extra_traces], theme)),
+        KitItem("composition", f"Channel composition, block {block}",
+                figure=charts.channel_composition_chart(trace, block, theme), block=block),
+        KitItem("connectivity", f"Connectivity, block {block}",
+                figure=charts.connectivity_chart(trace, block, "channels", theme), block=block),
+        KitItem("cost-macs", "Cost per layer (MACs)",
+                figure=charts.cost_chart(trace, "macs", theme)),
+        KitItem("cost-params", "Cost per layer (parameters)",
+                figure=charts.cost_chart(trace, "params", theme)),
+        KitItem("breakdown", "Parameters and MACs by stage",
+                figure=charts.cost_breakdown_chart(trace, theme)),
+    ]
+    if extra_traces:
+        items.append(KitItem("growth", "Growth-rate comparison",
+                             figure=charts.growth_rate_chart([trace, *extra_traces], theme)))
+    return items
+
+
+def slide_kit(trace: Trace, extra_traces: Sequence[Trace] = (), theme: str = "light",
+              selected: tuple[int, int] | None = None) -> list[KitItem]:
+    """Every picture of the kit and its deck, diagrams first (the app's and the CLI's)."""
+    return kit_views(trace, theme, selected) + kit_charts(trace, extra_traces, theme, selected)
+
+
+def expected_file_count(trace: Trace, extra_traces: Sequence[Trace] | None = None,
+                        selected: tuple[int, int] | None = None) -> int:
+    """How many files ``export_all`` writes (for a progress bar), without drawing anything."""
+    views = 1 + len(trace.blocks) + (1 if selected else 0) + 1
+    figures = 6 + (1 if extra_traces else 0)
+    tables = 3 * 3
+    return views * len(DIAGRAM_FORMATS) + figures * len(CHART_FORMATS) + tables + 1
+
+
 # --------------------------------------------------------------------------- slides
 
 
-def deck_bytes(trace: Trace, diagrams: Sequence[tuple[str, graphviz.Digraph]],
-               figures: Sequence[tuple[str, go.Figure]], theme: str = "light") -> bytes:
-    """A 16:9 deck: a title slide with the config and headline numbers, then one titled slide
-    per diagram and per chart (rendered as PNG)."""
-
-    images = [(title, diagram_bytes(graph, "png", dpi=200)) for title, graph in diagrams]
-    chart_pngs = figures_bytes([fig for _, fig in figures], "png") if figures else []
-    images += [(title, png) for (title, _), png in zip(figures, chart_pngs, strict=True)]
-    return _deck(trace, images, theme)
+_TITLE_TOP, _TITLE_HEIGHT, _MARGIN = 0.25, 0.8, 0.5  # inches
+_PICTURE_TOP, _PICTURE_BOTTOM = 1.15, 7.3  # inches: the area under the title
 
 
-def _deck(trace: Trace, images: Sequence[tuple[str, bytes]], theme: str) -> bytes:
-    """The deck from already rendered PNGs (title, image)."""
-    from pptx import Presentation
-    from pptx.dml.color import RGBColor
-    from pptx.util import Emu, Inches, Pt
+def deck_bytes(trace: Trace, items: Sequence[KitItem], theme: str = "light",
+               dpi: int = DEFAULT_DPI) -> bytes:
+    """A 16:9 deck: a title slide with the config and headline numbers, then one slide per
+    picture, its title once (the picture itself is drawn untitled), centred below it."""
+    images: dict[int, bytes] = {}
+    for index, item in enumerate(items):
+        if item.graph is not None:
+            images[index] = diagram_bytes(untitled_diagram(item.graph), "png", dpi)
+    charted = [index for index, item in enumerate(items) if item.figure is not None]
+    pngs = figures_bytes([untitled_figure(items[i].figure) for i in charted], "png", dpi)
+    images.update(zip(charted, pngs, strict=True))
+    return _deck(trace, [(item.title, images[index]) for index, item in enumerate(items)], theme)
 
-    look = get_theme(theme)
-    deck = Presentation()
-    deck.slide_width, deck.slide_height = Emu(12192000), Emu(6858000)  # 13.333 x 7.5 in
-    background = None if look.background == "transparent" else look.background
-    text_color = RGBColor.from_string(look.foreground.lstrip("#")[:6])
 
-    def paint(slide: Any) -> None:
-        if background:
-            fill = slide.background.fill
-            fill.solid()
-            fill.fore_color.rgb = RGBColor.from_string(background.lstrip("#")[:6])
+def kit_deck(trace: Trace, extra_traces: Sequence[Trace] = (), theme: str = "light",
+             selected: tuple[int, int] | None = None, dpi: int = DEFAULT_DPI) -> bytes:
+    """The slide kit's deck: what the app's deck button and ``densevis export --all`` give."""
+    return deck_bytes(trace, slide_kit(trace, extra_traces, theme, selected), theme, dpi)
 
-    def style(frame: Any, size: int, bold: bool = False) -> None:
-        for paragraph in frame.paragraphs:
-            for run in paragraph.runs:
-                run.font.size = Pt(size)
-                run.font.bold = bold
-                run.font.name = look.font_family
-                run.font.color.rgb = text_color
 
+def _cover_lines(trace: Trace) -> list[str]:
     config, totals = trace.config, trace.totals
-    cover = deck.slides.add_slide(deck.slide_layouts[6])  # blank
-    paint(cover)
-    heading = cover.shapes.add_textbox(Inches(0.8), Inches(1.2), Inches(11.7), Inches(1.4))
-    heading.text_frame.text = f"{config.label} — inside the DenseNet"
-    style(heading.text_frame, 40, bold=True)
-    body = cover.shapes.add_textbox(Inches(0.8), Inches(2.9), Inches(11.7), Inches(4))
-    lines = [
+    return [
         f"growth rate k = {config.growth_rate}, blocks {'-'.join(map(str, config.block_config))},"
         f" {config.num_init_features} initial features, bottleneck {config.bn_size}·k, "
         f"compression θ = {config.compression}",
@@ -269,27 +447,84 @@ def _deck(trace: Trace, images: Sequence[tuple[str, bytes]], theme: str) -> byte
         f"{format_bytes(totals.activation_bytes)} of activations per image, "
         f"depth {totals.depth}",
     ]
-    frame = body.text_frame
-    frame.text = lines[0]
-    for line in lines[1:]:
-        frame.add_paragraph().text = line
-    style(frame, 20)
 
-    for title, png in images:
-        slide = deck.slides.add_slide(deck.slide_layouts[6])
-        paint(slide)
-        box = slide.shapes.add_textbox(Inches(0.5), Inches(0.25), Inches(12.3), Inches(0.8))
-        box.text_frame.text = title
-        style(box.text_frame, 28, bold=True)
-        picture = slide.shapes.add_picture(io.BytesIO(png), Inches(0.5), Inches(1.15))
-        # fit inside the area under the title, keeping the aspect ratio, centred
-        max_w, max_h = Inches(12.333), Inches(6.1)
-        ratio = min(max_w / picture.width, max_h / picture.height)
+
+class _Slides:
+    """A python-pptx presentation at 16:9 with the theme's background, font and text colour."""
+
+    def __init__(self, theme: str) -> None:
+        from pptx import Presentation
+        from pptx.util import Emu, Inches
+
+        self.look = get_theme(theme)
+        self.deck = Presentation()
+        height = Inches(SLIDE_INCHES[1])  # 6,858,000 EMU; exactly 16:9 wide
+        self.deck.slide_width, self.deck.slide_height = Emu(height * 16 // 9), height
+
+    def slide(self, title: str, top: float = _TITLE_TOP, size: int = 28) -> Any:
+        """A new "Title Only" slide with its one title placed and styled."""
+        from pptx.dml.color import RGBColor
+        from pptx.util import Inches
+
+        slide = self.deck.slides.add_slide(self.deck.slide_layouts[5])  # Title Only
+        if self.look.background != "transparent":
+            fill = slide.background.fill
+            fill.solid()
+            fill.fore_color.rgb = RGBColor.from_string(self.look.background.lstrip("#")[:6])
+        heading = slide.shapes.title
+        heading.left, heading.top = Inches(_MARGIN), Inches(top)
+        heading.width = self.deck.slide_width - 2 * Inches(_MARGIN)
+        heading.height = Inches(_TITLE_HEIGHT)
+        heading.text_frame.text = title
+        self.style(heading.text_frame, size, bold=True)
+        return slide
+
+    def style(self, frame: Any, size: int, bold: bool = False) -> None:
+        from pptx.dml.color import RGBColor
+        from pptx.enum.text import PP_ALIGN
+        from pptx.util import Pt
+
+        color = RGBColor.from_string(self.look.foreground.lstrip("#")[:6])
+        for paragraph in frame.paragraphs:
+            paragraph.alignment = PP_ALIGN.LEFT
+            for run in paragraph.runs:
+                run.font.size, run.font.bold = Pt(size), bold
+                run.font.name, run.font.color.rgb = self.look.font_family, color
+
+    def picture(self, slide: Any, png: bytes) -> None:
+        """The picture scaled to fit the area under the title, aspect kept, centred in it."""
+        from pptx.util import Emu, Inches
+
+        picture = slide.shapes.add_picture(io.BytesIO(png), 0, 0)
+        area_w = self.deck.slide_width - 2 * Inches(_MARGIN)
+        area_h = Inches(_PICTURE_BOTTOM - _PICTURE_TOP)
+        ratio = min(area_w / picture.width, area_h / picture.height)
         picture.width, picture.height = int(picture.width * ratio), int(picture.height * ratio)
-        picture.left = Emu(int((deck.slide_width - picture.width) / 2))
-    out = io.BytesIO()
-    deck.save(out)
-    return out.getvalue()
+        picture.left = Emu((self.deck.slide_width - picture.width) // 2)
+        picture.top = Emu(Inches(_PICTURE_TOP) + (area_h - picture.height) // 2)
+
+    def save(self) -> bytes:
+        out = io.BytesIO()
+        self.deck.save(out)
+        return out.getvalue()
+
+
+def _deck(trace: Trace, images: Sequence[tuple[str, bytes]], theme: str) -> bytes:
+    """The deck from already rendered PNGs (title, image)."""
+    from pptx.util import Inches
+
+    slides = _Slides(theme)
+    cover = slides.slide(f"{trace.config.label} — inside the DenseNet", top=1.2, size=40)
+    body = cover.shapes.add_textbox(Inches(0.8), Inches(2.9), Inches(11.7), Inches(4))
+    lines = _cover_lines(trace)
+    body.text_frame.word_wrap = True
+    body.text_frame.text = lines[0]
+    for line in lines[1:]:
+        body.text_frame.add_paragraph().text = line
+    slides.style(body.text_frame, 20)
+    for title, png in images:
+        slides.picture(slides.slide(title), png)
+    return slides.save()
 
 
 # --------------------------------------------------------------------------- everything
@@ -298,86 +533,52 @@ def _deck(trace: Trace, images: Sequence[tuple[str, bytes]], theme: str) -> byte
 def export_all(trace: Trace, directory: str | os.PathLike[str],
                extra_traces: Sequence[Trace] | None = None,
                progress: Callable[[str], None] | None = None,
-               theme: str = "light") -> list[Path]:
-    """Every view, chart and table of a model in every format, plus a deck (the slide kit).
+               theme: str = "light", selected: tuple[int, int] | None = None,
+               dpi: int = DEFAULT_DPI) -> list[Path]:
+    """The slide kit: its views, charts and tables in every format, plus its deck.
 
-    `progress` is called with each file name as it is written. Returns the paths written.
-    """
-    from densevis.render import charts, diagrams, tables
+    `selected` is the (block, dense layer) to show inside and highlight. `progress` is called
+    with each file name as it is written. Returns the paths written."""
+    from densevis.render import tables
 
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     if not os.access(folder, os.W_OK):
         raise DenseVisError(f"cannot write into {folder}")
-    options = diagrams.DiagramOptions(theme=theme)
-    middle = max(range(1, len(trace.blocks) + 1), key=lambda b: trace.block(b).dense_layers)
-    views: list[tuple[str, str, graphviz.Digraph]] = [
-        ("overview", "Overview", diagrams.overview_diagram(trace, options)),
-    ]
-    for block in trace.blocks:
-        views.append((f"block{block.index}", f"Dense block {block.index}",
-                      diagrams.block_diagram(trace, block.index, options)))
-    views.append((f"layer_b{middle}_l2", f"Inside dense layer H2 of block {middle}",
-                  diagrams.layer_diagram(trace, middle, min(2, trace.block(middle).dense_layers),
-                                         options)))
-    views.append(("full", "Full network", diagrams.full_diagram(trace, options)))
-    figures: list[tuple[str, str, go.Figure]] = [
-        ("chart_channels", "Channel growth",
-         charts.channel_growth_chart([trace, *(extra_traces or [])], theme)),
-        ("chart_composition", f"Channel composition, block {middle}",
-         charts.channel_composition_chart(trace, middle, theme)),
-        ("chart_connectivity", f"Connectivity, block {middle}",
-         charts.connectivity_chart(trace, middle, "channels", theme)),
-        ("chart_cost", "Cost per layer (MACs)", charts.cost_chart(trace, "macs", theme)),
-        ("chart_cost_params", "Cost per layer (parameters)",
-         charts.cost_chart(trace, "params", theme)),
-        ("chart_breakdown", "Parameters and MACs by stage",
-         charts.cost_breakdown_chart(trace, theme)),
-    ]
-    if extra_traces:
-        figures.append(("chart_growth", "Growth-rate comparison",
-                        charts.growth_rate_chart([trace, *extra_traces], theme)))
+    check_dpi(dpi)
+    items = slide_kit(trace, extra_traces or (), theme, selected)
     written: list[Path] = []
 
-    def save(name: str, data: bytes) -> None:
-        path = folder / name
+    def save(item: KitItem | str, fmt: str, data: bytes) -> None:
+        subject = item if isinstance(item, str) else item.subject
+        block = None if isinstance(item, str) else item.block
+        layer = None if isinstance(item, str) else item.layer
+        path = folder / file_name(trace, subject, fmt, block=block, layer=layer)
         write_atomic(path, data)
         written.append(path)
         if progress:
-            progress(name)
+            progress(path.name)
 
-    for stem, _, graph in views:
-        for fmt in DIAGRAM_FORMATS:
-            save(f"{stem}.{fmt}", diagram_bytes(graph, fmt))
-    # every chart image in one browser session; the deck reuses the PNGs
+    for item in items:
+        if item.graph is not None:
+            for fmt in DIAGRAM_FORMATS:
+                save(item, fmt, diagram_bytes(item.graph, fmt, dpi))
+    figures = [item for item in items if item.figure is not None]
     image_formats = [fmt for fmt in CHART_FORMATS if fmt != "html"]
-    jobs = [(fig, fmt) for fmt in image_formats for _, _, fig in figures]
-    rendered = iter(_render_batch(jobs, scale=2))
-    chart_pngs: list[tuple[str, bytes]] = []
+    jobs = [(item.figure, fmt) for fmt in image_formats for item in figures]
+    rendered = iter(_render_batch(jobs, dpi))  # every chart image in one browser session
     for fmt in image_formats:
-        for (stem, title, _), data in zip(figures, rendered, strict=False):
-            save(f"{stem}.{fmt}", data)
-            if fmt == "png":
-                chart_pngs.append((title, data))
-    for stem, _, fig in figures:
-        save(f"{stem}.html", _html(fig))
+        for item, data in zip(figures, rendered, strict=False):
+            save(item, fmt, data)
+    for item in figures:
+        save(item, "html", _html(item.figure))
     frames = (("layers", tables.layer_table(trace)), ("stages", tables.stage_table(trace)),
               ("blocks", tables.block_table(trace)))
     for name, frame in frames:
         for fmt, suffix in (("csv", "csv"), ("markdown", "md"), ("latex", "tex")):
-            save(f"table_{name}.{suffix}", tables.table_text(frame, fmt).encode("utf-8"))
-    slides = [(title, diagram_bytes(graph, "png", dpi=200)) for stem, title, graph in views
-              if stem != "full"]
-    save("deck.pptx", _deck(trace, slides + chart_pngs, theme))
+            save(name, suffix, tables.table_text(frame, fmt).encode("utf-8"))
+    save("deck", "pptx", deck_bytes(trace, items, theme, dpi))
     return written
-
-
-def expected_file_count(trace: Trace, extra_traces: Sequence[Trace] | None = None) -> int:
-    """How many files ``export_all`` writes for this trace (for a progress bar)."""
-    views = 1 + len(trace.blocks) + 2  # overview, each block, one layer, full
-    figures = 6 + (1 if extra_traces else 0)
-    tables = 3 * 3
-    return views * len(DIAGRAM_FORMATS) + figures * len(CHART_FORMATS) + tables + 1
 
 
 def which_browser() -> str | None:
