@@ -248,14 +248,19 @@ class Trace:
             inside = layer.position is not None and layer.block is not None
             if inside and (block is None or layer.block == block):
                 groups.setdefault((layer.block, layer.position), []).append(layer)
-        rows = []
+        rows, names = [], set()
         for (block_index, position), members in groups.items():
             convs = [m for m in members if m.kind == "conv"] or members
+            # the module holding the layer's first own op (a chained concat lives in the block)
+            own = next((m for m in members if m.kind != "concat"), members[0])
+            name = own.name.rsplit(".", 1)[0]
+            name = name if name not in names else f"{name}.H{position}"
+            names.add(name)
             rows.append(
                 DenseLayerSummary(
                     block=block_index,
                     position=position,
-                    name=members[0].name.rsplit(".", 1)[0],
+                    name=name,
                     in_channels=members[0].in_channels,
                     bottleneck_channels=convs[0].out_channels if len(convs) > 1 else 0,
                     out_channels=convs[-1].out_channels,
@@ -273,14 +278,23 @@ class Trace:
         widths.update({row.position: row.out_channels for row in self.dense_layers(block)})
         return widths
 
+    def joined_sources(self, block: int, position: int | None) -> tuple[int, ...]:
+        """Sources joined for dense layer ``position`` (None: the block output), in order; a
+        layer that reads the block input directly (chained style, H1) joins just (0,)."""
+        concats = [op for op in self.ops if op.kind == "concat" and op.block == block
+                   and op.position == position]
+        if not concats:
+            return (0,)
+        # a layer's own concat comes first; a block output that re-joins only the new
+        # features (FC-DenseNet's up path) comes after the unused last concatenation
+        return (concats[-1] if position is None else concats[0]).sources
+
     def input_slices(self, block: int, position: int) -> tuple[tuple[int, int, int], ...]:
         """(source, start, end) channel slices of dense layer ``position``'s input, in the
         order its concatenation joined them (source 0 = block input)."""
-        concat = next((op for op in self.ops if op.block == block and op.position == position
-                       and op.kind == "concat"), None)
         widths = self.source_channels(block)
         slices, start = [], 0
-        for source in concat.sources if concat is not None else (0,):
+        for source in self.joined_sources(block, position):
             slices.append((source, start, start + widths[source]))
             start += widths[source]
         return tuple(slices)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from densevis.cli.common import add_model_options
+from densevis.cli.common import add_model_options, add_module_options
 from densevis.errors import DenseVisError
 from densevis.render.export import DEFAULT_DPI, DPI_CHOICES
 from densevis.render.registry import (
@@ -31,6 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "export", help="draw a diagram or chart to a file, or --all of them (the slide kit)")
     add_model_options(parser)
+    add_module_options(parser)
+    parser.add_argument("--checkpoint", help="with --module: load this state_dict into it")
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--view", choices=VIEWS, help="diagram (default overview)")
     what.add_argument("--chart", choices=CHARTS, help="chart")
@@ -111,6 +113,8 @@ def _variants(trace: Trace, args: argparse.Namespace) -> list[Trace]:
     from densevis.tracer import trace as trace_model
 
     config = trace.config
+    if config is None:  # a custom module: nothing to rebuild at other growth rates
+        return []
     return [trace_model(config.replace(growth_rate=k), device=args.device,
                         max_memory=max_memory_from_args(args))
             for k in GROWTH_RATES if k != config.growth_rate]

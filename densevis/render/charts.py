@@ -36,6 +36,8 @@ _METRIC_AXIS = {
 
 def _check_block(trace: Trace, block: int) -> None:
     count = len(trace.blocks)
+    if not count:
+        raise DenseVisError(f"no dense blocks found in {trace.model}: this chart needs one")
     if not isinstance(block, int) or not 1 <= block <= count:
         raise DenseVisError(f"block {block} is out of range: this model has blocks 1 to {count}")
 
@@ -67,14 +69,28 @@ def _with_shared(title: str, configs: Sequence[DenseNetConfig]) -> str:
 # --------------------------------------------------------------------------- 5. channel growth
 
 
+def _series(traces: Sequence[Trace], look: Theme) -> tuple[list[str], list[SeriesStyle]]:
+    """Legend names and styles of the compared traces; a custom module (no config) is named
+    by its class."""
+    configs = [trace.config for trace in traces]
+    if all(config is not None for config in configs):
+        return config_names(configs), config_styles(configs, look)  # type: ignore[arg-type]
+    return ([trace.model for trace in traces],
+            [SeriesStyle(color, "solid", "circle", "")
+             for color in categorical_colors(look, len(traces))])
+
+
 def channel_growth_chart(traces: Sequence[Trace], theme: str = "light") -> go.Figure:
     """Input channels k0 + k(l-1) of every dense layer across the network, one line per config:
     the sawtooth that climbs by k per layer and halves at each transition."""
     look = get_theme(theme)
-    configs = [trace.config for trace in traces]
+    if traces and not traces[0].blocks:
+        raise DenseVisError(f"no dense blocks found in {traces[0].model}: channel growth needs "
+                            "one")
+    configs = [trace.config for trace in traces if trace.config is not None]
+    names, styles = _series(traces, look)
     fig = go.Figure()
-    for trace, name, style in zip(traces, config_names(configs),
-                                  config_styles(configs, look), strict=True):
+    for trace, name, style in zip(traces, names, styles, strict=True):
         rows = trace.dense_layers()
         fig.add_trace(go.Scatter(
             x=list(range(1, len(rows) + 1)),
@@ -85,7 +101,7 @@ def channel_growth_chart(traces: Sequence[Trace], theme: str = "light") -> go.Fi
                           "<br>input channels %{y:,}<br>adds %{customdata[2]}<extra></extra>",
         ))
     fig.update_traces(marker_size=6 if look.marks else 4)
-    same_blocks = len({config.block_config for config in configs}) == 1
+    same_blocks = len({tuple(b.dense_layers for b in trace.blocks) for trace in traces}) == 1
     if traces and same_blocks:  # dotted lines at the transitions all configs share
         edge = 0
         for block in traces[0].blocks[:-1]:
@@ -108,14 +124,13 @@ def channel_composition_chart(trace: Trace, block: int, theme: str = "light") ->
     look = get_theme(theme)
     info = trace.block(block)
     channels = trace.source_channels(block)
-    concats = {op.position: op for op in trace.ops
-               if op.kind == "concat" and op.block == block}
     targets = list(range(1, info.dense_layers + 1)) + [None]  # None: the block output
     x_labels = [f"H{t}" if t is not None else "output" for t in targets]
     colors = look.source_colors(info.dense_layers + 1)
     fig = go.Figure()
     for source in range(info.dense_layers + 1):
-        values = [channels[source] if source in concats[t].sources else 0 for t in targets]
+        values = [channels[source] if source in trace.joined_sources(block, t) else 0
+                  for t in targets]
         name = "block input x0" if source == 0 else f"H{source}"
         marker = {"color": colors[source]}
         if look.marks:
@@ -193,6 +208,9 @@ def cost_chart(trace: Trace, metric: str = "macs", theme: str = "light",
                             f"{', '.join(COST_METRICS)}")
     if metric == "latency" and not latency_ms:
         raise DenseVisError("the latency chart needs measured latencies (profile first)")
+    if not trace.blocks:
+        raise DenseVisError(f"no dense blocks found in {trace.model}: cost per dense layer "
+                            "needs one (the breakdown chart shows the stages)")
     look = get_theme(theme)
     name, axis, number = _METRIC_AXIS[metric]
     fig = go.Figure()
@@ -222,7 +240,7 @@ def cost_breakdown_chart(trace: Trace, theme: str = "light") -> go.Figure:
     from plotly.subplots import make_subplots
 
     look = get_theme(theme)
-    ids, labels, parents = [trace.model], [trace.config.label], [""]
+    ids, labels, parents = [trace.model], [trace.model], [""]
     params, macs = [float(trace.totals.params)], [float(trace.totals.macs)]
     colors = [look.node_fill]
     stage_colors = {"stem": look.palette[0], "block": look.palette[2],
@@ -345,6 +363,9 @@ def chart(trace: Trace, name: str, block: int = 1, theme: str = "light",
         return connectivity_chart(trace, block, "channels", theme)
     if name == "cost":
         return cost_chart(trace, "macs", theme)
+    if trace.is_custom:
+        raise DenseVisError("the growth-rate comparison needs a DenseNet config (it rebuilds "
+                            "the network at other k); a custom module has none")
     known = {t.config.growth_rate for t in others}
     variants = others + ([trace] if trace.config.growth_rate not in known else [])
     if len(variants) < 2:

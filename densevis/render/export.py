@@ -74,10 +74,12 @@ def file_name(traces: Trace | Sequence[Trace], subject: str, fmt: str | None = N
     layer) highlighted in it; without `fmt`, no suffix (a folder). Several traces name a
     comparison."""
     group = [traces] if isinstance(traces, Trace) else list(traces)
-    configs = [trace.config for trace in group]
+    configs = [trace.config for trace in group if trace.config is not None]
     slugs = list(dict.fromkeys(_model_slug(config) for config in configs))
     rates = "-".join(f"k{config.growth_rate}" for config in configs)
-    if len(configs) == 1:
+    if len(configs) < len(group):  # a custom module: named by its class
+        model = "-".join(trace.model for trace in group)
+    elif len(configs) == 1:
         model = f"{slugs[0]}-{rates}"
     elif len(slugs) == 1:
         model = f"{slugs[0]}-compare-{rates}"
@@ -353,6 +355,8 @@ def kit_views(trace: Trace, theme: str = "light", selected: tuple[int, int] | No
     options = DiagramOptions(theme=theme, highlight=highlight)
     views = [KitItem("overview", view_title("overview"),
                      diagram(trace, "overview", options=options))]
+    if not trace.blocks:  # a custom module without dense blocks: the overview only
+        return views
     for block in trace.blocks:
         views.append(KitItem("block", view_title("block", block.index, selected=selected),
                              diagram(trace, "block", block=block.index, options=options),
@@ -371,6 +375,10 @@ def kit_charts(trace: Trace, extra_traces: Sequence[Trace] = (), theme: str = "l
     """The kit's charts; per-block charts show the selected layer's block, else the largest."""
     from densevis.render import charts
 
+    breakdown = KitItem("breakdown", "Parameters and MACs by stage",
+                        figure=charts.cost_breakdown_chart(trace, theme))
+    if not trace.blocks:  # a custom module without dense blocks: the stages only
+        return [breakdown]
     block = selected[0] if selected else _largest_block(trace)
     items = [
         KitItem("channels", "Channel growth",
@@ -383,8 +391,7 @@ def kit_charts(trace: Trace, extra_traces: Sequence[Trace] = (), theme: str = "l
                 figure=charts.cost_chart(trace, "macs", theme)),
         KitItem("cost-params", "Cost per layer (parameters)",
                 figure=charts.cost_chart(trace, "params", theme)),
-        KitItem("breakdown", "Parameters and MACs by stage",
-                figure=charts.cost_breakdown_chart(trace, theme)),
+        breakdown,
     ]
     if extra_traces:
         items.append(KitItem("growth", "Growth-rate comparison",
@@ -401,8 +408,8 @@ def slide_kit(trace: Trace, extra_traces: Sequence[Trace] = (), theme: str = "li
 def expected_file_count(trace: Trace, extra_traces: Sequence[Trace] | None = None,
                         selected: tuple[int, int] | None = None) -> int:
     """How many files ``export_all`` writes (for a progress bar), without drawing anything."""
-    views = 1 + len(trace.blocks) + (1 if selected else 0) + 1
-    figures = 6 + (1 if extra_traces else 0)
+    views = 1 + (len(trace.blocks) + (1 if selected else 0) + 1 if trace.blocks else 0)
+    figures = (6 if trace.blocks else 1) + (1 if extra_traces else 0)
     tables = 3 * 3
     return views * len(DIAGRAM_FORMATS) + figures * len(CHART_FORMATS) + tables + 1
 
@@ -436,12 +443,19 @@ def kit_deck(trace: Trace, extra_traces: Sequence[Trace] = (), theme: str = "lig
 
 def _cover_lines(trace: Trace) -> list[str]:
     config, totals = trace.config, trace.totals
-    return [
+    described = [
         f"growth rate k = {config.growth_rate}, blocks {'-'.join(map(str, config.block_config))},"
         f" {config.num_init_features} initial features, bottleneck {config.bn_size}·k, "
         f"compression θ = {config.compression}",
         f"input {config.in_channels}×{config.input_size[0]}×{config.input_size[1]}, "
         f"{config.num_classes} classes, {config.stem} stem",
+    ] if config is not None else [
+        "a custom module; dense blocks found from its data flow: " + (", ".join(
+            f"L = {b.dense_layers} (k = {b.growth_rate})" for b in trace.blocks) or "none"),
+        f"input {'×'.join(map(str, trace.image_shape))}, {len(trace.edges)} skip/residual joins",
+    ]
+    return [
+        *described,
         f"{format_count(totals.params)} parameters",
         f"{format_si(totals.macs)}MACs (conv + linear), {format_si(totals.flops)}FLOPs",
         f"{format_bytes(totals.activation_bytes)} of activations per image, "
@@ -514,7 +528,8 @@ def _deck(trace: Trace, images: Sequence[tuple[str, bytes]], theme: str) -> byte
     from pptx.util import Inches
 
     slides = _Slides(theme)
-    cover = slides.slide(f"{trace.config.label} — inside the DenseNet", top=1.2, size=40)
+    network = "the DenseNet" if trace.config is not None else "the network"
+    cover = slides.slide(f"{trace.model} — inside {network}", top=1.2, size=40)
     body = cover.shapes.add_textbox(Inches(0.8), Inches(2.9), Inches(11.7), Inches(4))
     lines = _cover_lines(trace)
     body.text_frame.word_wrap = True

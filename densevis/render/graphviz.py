@@ -108,6 +108,8 @@ def _add_node(graph: graphviz.Digraph, layout: Layout, node: Node, theme: Theme)
 def _add_edge(graph: graphviz.Digraph, edge: Edge, theme: Theme) -> None:
     color, pen = edge_stroke(edge, theme)
     attrs = {"class": edge.role, "id": f"{edge.source}->{edge.target}"}
+    if edge.role in ("skip", "residual"):
+        attrs["style"] = "dashed"
     if edge.label:
         middle = edge.points[len(edge.points) // 2]
         attrs.update(label=f" {edge.label} ", lp=_fmt((middle[0], middle[1] - 8)))

@@ -92,7 +92,8 @@ class Edge:
     source: str  # node id
     target: str  # node id
     points: tuple[Point, ...]
-    role: str  # link (into a dense layer), output-link (into the block output), flow, bundle
+    role: str  # link (into a dense layer), output-link (into the block output), flow, bundle,
+    #            skip, residual (a custom module's joins outside dense blocks: Trace.edges)
     source_layer: tuple[int, int] | None = None  # (s, sources in its block) for links
     channels: int | None = None  # channels the edge carries
     tooltip: str = ""
@@ -306,9 +307,8 @@ def _focus(trace: Trace, highlight: str | None) -> tuple[int, int] | None:
     """(block, position) of the highlighted dense layer; DenseVisError if it does not exist."""
     if not highlight:
         return None
-    name = highlight if highlight.startswith("features.") else f"features.{highlight}"
     for row in trace.dense_layers():
-        if row.name == name:
+        if row.name in (highlight, f"features.{highlight}"):
             return row.block, row.position
     raise DenseVisError(
         f"no dense layer named {highlight!r}; names look like features.denseblock2.denselayer3")
@@ -362,8 +362,18 @@ def op_title(group: Sequence[Op], trace: Trace) -> str:
         spatial = len(shape) == 4 and shape[2] == shape[3] == 1
         return "global average pool" if spatial else "average pool"
     if first.kind == "linear":
-        return f"classifier ({trace.config.num_classes} classes)"
+        return f"classifier ({first.out_channels} classes)"
     return "BN-ReLU" if first.kind in ("batchnorm", "relu") else first.kind
+
+
+_KIND_NAMES = {"batchnorm": "BN", "relu": "ReLU", "maxpool": "max pool", "avgpool": "avg pool",
+               "convtranspose": "transposed conv", "concat": "concat"}
+
+
+def _kinds(ops: Sequence[Op], most: int = 4) -> str:
+    """The op kinds of a custom module's stage, in order of first use: 'conv, BN, ReLU'."""
+    kinds = list(dict.fromkeys(_KIND_NAMES.get(op.kind, op.kind) for op in ops))
+    return ", ".join(kinds[:most]) + (", …" if len(kinds) > most else "")
 
 
 def split_ops(ops: Sequence[Op]) -> list[list[Op]]:
@@ -412,9 +422,9 @@ def _numbers(ops: Sequence[Op], shape: Sequence[int], channels: tuple[int, int],
 
 def _stage_boxes(trace: Trace, options: DiagramOptions) -> list[_Box]:
     """Input, stem ops, blocks, transitions, head ops: one box each, in order."""
-    size = trace.config.input_size
+    channels, *size = trace.image_shape
     boxes = [_Box("input", "input", (
-        "input image", f"{trace.config.in_channels} ch, {size[0]}×{size[1]}"), "input", ())]
+        "input image", f"{channels} ch, {'×'.join(map(str, size))}"), "input", ())]
     for stage in trace.stages():
         ops = tuple(op for op in trace.ops if op.stage == stage.name)
         if stage.kind in ("stem", "head"):
@@ -426,7 +436,7 @@ def _stage_boxes(trace: Trace, options: DiagramOptions) -> list[_Box]:
                                   tuple(group)))
             continue
         count = (f"{stage.dense_layers} dense layers" if stage.kind == "block"
-                 else "BN-ReLU, 1×1 conv, avg pool")
+                 else "BN-ReLU, 1×1 conv, avg pool" if not trace.is_custom else _kinds(ops))
         numbers = _numbers(ops, stage.output_shape, (stage.in_channels, stage.out_channels),
                            options)
         boxes.append(_Box(f"features.dense{stage.name}" if stage.kind == "block"
@@ -482,11 +492,39 @@ def overview_layout(trace: Trace, options: DiagramOptions | None = None) -> Layo
                   metric=metric_value(box.ops, metric, options.latency_ms)
                   if metric and box.ops else None) for i, box in enumerate(boxes)]
     totals = trace.totals
-    title = (f"{trace.config.label}: {format_si(totals.params, 2)} params, "
+    title = (f"{trace.model}: {format_si(totals.params, 2)} params, "
              f"{format_si(totals.macs, 2)} MACs, depth {totals.depth}")
     key = "each box: one stage of the network, in order"
+    shortcuts = _shortcut_edges(trace, boxes, nodes, gap[1])
+    if shortcuts:
+        key += "  ·  dashed: skip concatenations and residual additions (not dense links)"
     return _orient(Layout("overview", "overview", title, key, options.direction, font, tuple(nodes),
-                          tuple(_wrapped_flow(nodes, gap[1])), metric, _metric_range(nodes)))
+                          tuple(_wrapped_flow(nodes, gap[1]) + shortcuts), metric,
+                          _metric_range(nodes)))
+
+
+def _shortcut_edges(trace: Trace, boxes: Sequence[_Box], nodes: Sequence[Node], gap: float
+                    ) -> list[Edge]:
+    """A custom module's skip and residual joins (``Trace.edges``) between two overview boxes,
+    routed through the gap under the source's row; joins inside one box are not drawn."""
+    box_of = {op.index: node for box, node in zip(boxes, nodes, strict=True) for op in box.ops}
+    box_of[-1] = nodes[0]
+    edges = []
+    for join in trace.edges:
+        a, b = box_of.get(join.source), box_of.get(join.target)
+        if a is None or b is None or a.id == b.id:
+            continue
+        middle = a.y + a.h / 2 + gap / 3
+        if b.y == a.y:  # same row: under both boxes
+            path = [(a.x, a.y + a.h / 2), (a.x, middle), (b.x, middle), (b.x, b.y + b.h / 2)]
+        else:  # a later row: down the gap left of b's column, into b from above
+            side, above = b.x - b.w / 2 - 17, b.y - b.h / 2 - gap / 3
+            path = [(a.x, a.y + a.h / 2), (a.x, middle), (side, middle), (side, above),
+                    (b.x, above), (b.x, b.y - b.h / 2)]
+        edges.append(Edge(a.id, b.id, polyline(path), join.kind,
+                          tooltip=f"{join.kind}: {trace.edge_name(join.source)} → "
+                                  f"{trace.edge_name(join.target)}"))
+    return edges
 
 
 # --------------------------------------------------------------------------- block
@@ -498,6 +536,8 @@ def _next_stage(trace: Trace, block: int) -> tuple[str, str, tuple[str, ...]]:
     stage = "head" if last else f"transition{block}"
     out = next((s.out_channels for s in trace.stages() if s.name == stage), None)
     title = "head: BN-ReLU, pool, classifier" if last else f"transition {block}"
+    if trace.is_custom and last:
+        title = "head: " + _kinds([op for op in trace.ops if op.stage == "head"])
     lines = (title, *([f"→ {out} ch"] if out is not None else []))
     node_id = "features.norm5" if last else f"features.transition{block}"
     return node_id, "head" if last else "transition", lines
@@ -569,7 +609,7 @@ def block_layout(trace: Trace, block: int, options: DiagramOptions | None = None
     next_id, role, lines = _next_stage(trace, block)
     width, height = _span(text_size(lines, font), options.direction)
     tail = Node(next_id, nodes[-1].x + along / 2 + 40 + width / 2, 0, width, height, lines, role)
-    title = (f"Dense block {block} of {trace.config.label}: L = {info.dense_layers}, "
+    title = (f"Dense block {block} of {trace.model}: L = {info.dense_layers}, "
              f"k = {info.growth_rate}, k0 = {info.k0}, {info.links} links + "
              f"{info.output_links} into the output, {info.height}×{info.width}")
     key = (_layer_key(options.show, bool(options.latency_ms)) + "  ·  link colour = the layer "
@@ -696,9 +736,8 @@ def _lead(trace: Trace, block: int) -> list[Node]:
         stage = next(s for s in trace.stages() if s.name == f"transition{block - 1}")
         return [Node(f"features.transition{block - 1}", 0, 0, 0, 0, (
             stage.title, f"{stage.in_channels} → {stage.out_channels}"), "transition")]
-    config = trace.config
-    nodes = [Node("input", 0, 0, 0, 0, ("input", f"{config.in_channels}×{config.input_size[0]}²"),
-                  "input")]
+    channels, height, *_ = trace.image_shape
+    nodes = [Node("input", 0, 0, 0, 0, ("input", f"{channels}×{height}²"), "input")]
     for group in split_ops([op for op in trace.ops if op.stage == "stem"]):
         title = op_title(group, trace).replace(" + BN-ReLU", "").split(",")[0]
         nodes.append(Node(group[0].name, 0, 0, 0, 0, (title, f"→ {group[-1].out_channels} ch"),
@@ -777,7 +816,7 @@ def full_layout(trace: Trace, options: DiagramOptions | None = None) -> Layout:
     key = (_layer_key(options.show, bool(options.latency_ms)) if not options.expand else
            "node lines: layer, input channels, then its ops") + \
         "  ·  link colour = the layer whose output it carries"
-    title = (f"{trace.config.label}: every dense layer and link ({len(layers)} dense layers, "
+    title = (f"{trace.model}: every dense layer and link ({len(layers)} dense layers, "
              f"{len(trace.links)} links, {format_si(trace.totals.params, 2)} params)")
     return _orient(Layout("full", "full", title, key, direction, font, tuple(nodes),
                           tuple(edges), options.color_by, _metric_range(layers),
@@ -795,6 +834,9 @@ def check_place(trace: Trace, view: str, block: int = 1, layer: int = 1) -> None
     """DenseVisError unless the view exists and the block / layer numbers are in range."""
     if view not in VIEWS:
         raise DenseVisError(f"unknown view {view!r}; use one of {', '.join(VIEWS)}")
+    if view != "overview" and not trace.blocks:
+        raise DenseVisError(f"no dense blocks found in {trace.model}: the {view} view needs "
+                            "one (the overview, op table and cost charts still apply)")
     if view in ("block", "layer"):
         count = len(trace.blocks)
         if isinstance(block, bool) or not isinstance(block, int) or not 1 <= block <= count:
