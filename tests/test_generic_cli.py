@@ -130,3 +130,14 @@ def test_a_real_process_prints_no_traceback() -> None:
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("densevis: error: module file")
+
+
+def test_export_of_a_module(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "up.svg"
+    assert main(["export", "--module", f"{EXAMPLES / 'fc_densenet.py'}:fc_densenet",
+                 "--view", "block", "--block", "4", "-o", str(target)]) == 0
+    svg = target.read_text()
+    assert svg.count('class="edge link"') == 6
+    assert svg.count('class="edge output&#45;link"') == 3
+    assert main(["export", "--module", RESNET, "--view", "full", "-o", str(target)]) == 2
+    assert "no dense blocks found in ResNet" in capsys.readouterr().err
