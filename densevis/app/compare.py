@@ -1,17 +1,39 @@
-"""Compare: 2-4 configs side by side, overlaid charts, and a growth-rate sweep."""
+"""Compare: 2-4 configs side by side: totals, the same diagram view of each on one channel
+scale, a block-by-block difference table, charts that stay true for any mix, and a sweep."""
 
 from __future__ import annotations
 
+import json
+import re
+from html import escape
+
 import streamlit as st
 
-from densevis.app.state import current, latency_for, require_trace, trace_of, with_growth_rate
+from densevis.app.state import (
+    config_key,
+    current,
+    latency_for,
+    require_trace,
+    trace_of,
+    with_growth_rate,
+)
 from densevis.app.widgets import NUMBER_COLUMNS, show_figure
 from densevis.config import PRESETS, DenseNetConfig
 from densevis.errors import DenseVisError
+from densevis.records import Trace
 from densevis.render.charts import channel_growth_chart, growth_rate_chart
+from densevis.render.configs import config_names, config_styles, shared_description
 from densevis.render.registry import GROWTH_RATE_LIMITS, GROWTH_RATES, SWEEP_RATES
-from densevis.render.tables import comparison_table
+from densevis.render.tables import comparison_table, differing_stages, stage_difference_table
+from densevis.render.theme import get_theme
 from densevis.spec import parse_config_spec
+
+_FIT_WIDTH = 1150  # px the diagrams share before they scroll
+_PT = 4 / 3  # px per point
+_MAX_HEIGHT = 900  # px of the diagrams' frame (it scrolls beyond)
+_STAGE_COLUMNS = {**NUMBER_COLUMNS, **{name: st.column_config.NumberColumn(format="localized")
+                                      for name in ("Δ params", "Δ MACs")}}
+_URL = "query-params"  # the page's choices live in the URL: a comparison can be shared
 
 
 def render() -> None:
@@ -20,40 +42,155 @@ def render() -> None:
         return
     state = current()
     st.title("Compare")
-    blocks = "-".join(str(n) for n in trace.config.block_config)
-    st.caption(f"Growth rates on the current block config ({blocks}), presets, and configs "
-               "of your own; 2 to 4 in all.")
-    left, right = st.columns(2)
-    rates = left.multiselect("Growth rates", (*SWEEP_RATES, GROWTH_RATE_LIMITS[1]),
-                             default=list(GROWTH_RATES),
-                             key="compare_rates")
-    presets = right.multiselect("Presets", list(PRESETS), key="compare_presets")
-    custom = st.text_area("More configs, one per line (a preset and/or fields)",
-                          key="compare_custom", height=80,
-                          placeholder="k=24 blocks=6,12,32,32 theta=0.5\ndensenet-bc-100 k=24")
-    configs: list[DenseNetConfig] = [with_growth_rate(trace.config, k) for k in rates]
-    configs += [PRESETS[name] for name in presets]
-    for number, line in enumerate(custom.splitlines(), start=1):
-        if line.strip():
-            try:
-                configs.append(parse_config_spec(line, base=trace.config))
-            except DenseVisError as problem:
-                st.error(f"line {number}: {problem}")
-                return
-    if not 2 <= len(configs) <= 4:
-        st.error(f"Pick 2 to 4 configs to compare (now {len(configs)}).")
+    st.caption("Growth rates on the current config, presets, and configs of your own; "
+               "2 to 4 in all.")
+    configs = _pick_configs(trace.config)
+    if configs is None:
         return
     with st.spinner("Tracing the configs…"):
-        traces = [trace_of(config, state.device) for config in configs]
+        try:
+            traces = [trace_of(config, state.device) for config in configs]
+        except DenseVisError as problem:
+            st.error(str(problem))
+            return
+    shared = shared_description(configs)
+    st.caption(f"Shared by all: {shared}." if shared else "The configs share no block "
+               "config, input size or stem: charts show one bar per config.")
     latencies = [latency_for(config) for config in configs]
     measured = None
     if any(latencies):
         measured = [sum(values.values()) if values else None for values in latencies]
     st.dataframe(comparison_table(traces, measured), hide_index=True, width="stretch",
                  column_config=NUMBER_COLUMNS)
+    differences = st.toggle("Differences only", key="compare_differences", bind=_URL,
+                            help="Only the blocks and stages whose dense layers, channels, "
+                                 "params or MACs differ between the configs.")
+    _diagrams(traces, configs, state.device, state.theme, differences)
+    st.subheader("Block by block")
+    st.caption("Each stage of each config; Δ and × against the first config's same stage.")
+    st.dataframe(stage_difference_table(traces, latencies if measured else None,
+                                        differences_only=differences),
+                 hide_index=True, width="stretch", column_config=_STAGE_COLUMNS)
+    st.subheader("Charts")
     show_figure(growth_rate_chart(traces, theme=state.theme), key="compare_growth")
     show_figure(channel_growth_chart(traces, theme=state.theme), key="compare_channels")
+    _sweep(trace.config, state.device, state.theme)
+
+
+def _pick_configs(base: DenseNetConfig) -> list[DenseNetConfig] | None:
+    """The configs the pickers name (None after saying why there are none to compare)."""
+    left, right = st.columns(2)
+    rates = left.multiselect("Growth rates", (*SWEEP_RATES, GROWTH_RATE_LIMITS[1]),
+                             default=list(GROWTH_RATES), key="compare_rates", bind=_URL)
+    presets = right.multiselect("Presets", list(PRESETS), key="compare_presets", bind=_URL)
+    custom = st.text_area("More configs, one per line (a preset and/or fields)",
+                          key="compare_custom", height=80, bind=_URL,
+                          placeholder="k=24 blocks=6,12,32,32 theta=0.5\ndensenet-bc-100 k=24")
+    configs = [with_growth_rate(base, k) for k in rates]
+    configs += [PRESETS[name] for name in presets]
+    for number, line in enumerate(custom.splitlines(), start=1):
+        if line.strip():
+            try:
+                configs.append(parse_config_spec(line, base=base))
+            except DenseVisError as problem:
+                st.error(f"line {number}: {problem}")
+                return None
+    if not 2 <= len(configs) <= 4:
+        st.error(f"Pick 2 to 4 configs to compare (now {len(configs)}).")
+        return None
+    return configs
+
+
+def _view_choices(traces: list[Trace], differences: bool) -> list[str]:
+    """"overview" and every dense block all configs have (only differing ones if asked)."""
+    common = min(len(t.blocks) for t in traces)
+    differ = set(differing_stages(traces)) if differences else None
+    return ["overview"] + [f"dense block {n}" for n in range(1, common + 1)
+                           if differ is None or f"block{n}" in differ]
+
+
+def _diagrams(traces: list[Trace], configs: list[DenseNetConfig], device: str, theme: str,
+              differences: bool) -> None:
+    st.subheader("Diagrams")
+    st.caption("The same view of every config, top to bottom, on one scale: each box is as "
+               "wide as its channels. The selection is highlighted in each.")
+    left, right = st.columns(2)
+    choice = left.selectbox("View", _view_choices(traces, differences), key="compare_view",
+                            bind=_URL)
+    common = min(len(t.blocks) for t in traces)
+    if choice == "overview":
+        view, layer = "overview", None
+        block = right.selectbox("Highlighted dense block", range(1, common + 1),
+                                key="compare_block", bind=_URL)
+    else:
+        view, block = "block", int(choice.rsplit(" ", 1)[1])
+        most = max(t.block(block).dense_layers for t in traces)
+        layer = right.number_input("Highlighted dense layer (0: none)", 0, most,
+                                   key="compare_layer", bind=_URL) or None
+    keys = json.dumps([config_key(c) for c in configs])
+    try:
+        svgs = compare_svgs(keys, device, view, block, layer, differences, theme)
+    except DenseVisError as problem:
+        st.error(str(problem))
+        return
+    names = config_names(configs)
+    colors = [style.color for style in config_styles(configs, theme)]
+    page, height = _side_by_side(svgs, names, colors, theme)
+    st.iframe(page, height=height, alt="the compared diagrams")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def compare_svgs(config_keys: str, device: str, view: str, block: int, layer: int | None,
+                 differences: bool, theme: str) -> list[str]:
+    """Each config's view as SVG text, drawn on one shared channel scale."""
+    from densevis.render.comparison import compared_layouts
+    from densevis.render.export import diagram_bytes
+    from densevis.render.graphviz import to_graphviz
+
+    configs = [DenseNetConfig.from_dict(json.loads(key)) for key in json.loads(config_keys)]
+    traces = [trace_of(config, device) for config in configs]
+    layouts = compared_layouts(traces, view, block, layer, differences, theme)
+    return [diagram_bytes(to_graphviz(layout, theme), "svg").decode("utf-8")
+            for layout in layouts]
+
+
+def _points(svg: str, attribute: str) -> float:
+    match = re.search(rf'<svg[^>]*\b{attribute}="([0-9.]+)pt"', svg)
+    return float(match.group(1)) if match else 400.0
+
+
+def _side_by_side(svgs: list[str], names: list[str], colors: list[str],
+                  theme: str) -> tuple[str, int]:
+    """(HTML page, its height in px): the SVGs in one row, scaled by one factor (so one scale
+    holds across configs), each under its config's name and colour."""
+    look = get_theme(theme)
+    widths = [_points(svg, "width") * _PT for svg in svgs]
+    factor = max(0.45, min(1.0, _FIT_WIDTH / sum(widths)))
+    tallest = max(_points(svg, "height") for svg in svgs) * _PT * factor
+    cells = []
+    for svg, name, color, width in zip(svgs, names, colors, widths, strict=True):
+        height = _points(svg, "height") * _PT * factor
+        body = svg[svg.index("<svg"):]
+        body = re.sub(r'<svg([^>]*?)\bwidth="[^"]*"\s+height="[^"]*"',
+                      rf'<svg\1width="{width * factor:.0f}px" height="{height:.0f}px"', body,
+                      count=1)
+        cells.append(
+            f'<div class="compare-config" data-config="{escape(name)}" style="flex:0 0 auto">'
+            f'<div style="font:600 14px sans-serif;margin:4px 0 6px;color:{look.foreground}">'
+            f'<span style="display:inline-block;width:12px;height:12px;border-radius:3px;'
+            f'background:{color};margin-right:6px;vertical-align:-1px"></span>{escape(name)}'
+            f"</div>{body}</div>")
+    height = int(min(tallest + 60, _MAX_HEIGHT))
+    page = (f'<body style="margin:0;background:{look.backdrop}">'
+            f'<div class="compare-diagrams" style="display:flex;gap:18px;overflow:auto;'
+            f"box-sizing:border-box;height:{height}px;padding:10px;border-radius:6px;"
+            f'border:1px solid #8884">{"".join(cells)}</div></body>')
+    return page, height + 4
+
+
+def _sweep(config: DenseNetConfig, device: str, theme: str) -> None:
     st.subheader("Growth-rate sweep")
+    st.caption(f"k = {SWEEP_RATES[0]} … {SWEEP_RATES[-1]} on the current config's blocks.")
     with st.spinner("Tracing the sweep…"):
-        sweep = [trace_of(with_growth_rate(trace.config, k), state.device) for k in SWEEP_RATES]
-    show_figure(growth_rate_chart(sweep, theme=state.theme), key="compare_sweep")
+        sweep = [trace_of(with_growth_rate(config, k), device) for k in SWEEP_RATES]
+    show_figure(growth_rate_chart(sweep, theme=theme), key="compare_sweep")

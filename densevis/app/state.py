@@ -172,8 +172,9 @@ def _write_query_params() -> None:
     page = state.get("_page")
     if page:
         params["page"] = page
-    if dict(st.query_params) != params:
-        st.query_params.from_dict(params)
+    for name, value in params.items():  # only the sidebar's own: pages bind theirs
+        if st.query_params.get(name) != value:
+            st.query_params[name] = value
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)

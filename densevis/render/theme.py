@@ -180,13 +180,13 @@ _LIGHT = Theme(
 
 _DARK = Theme(
     name="dark",
-    background="#0e1117",  # Streamlit's dark background: figures sit flush in the dark app
-    backdrop="#0e1117",
+    background="#171614",  # Streamlit 1.67 dark background: figures sit flush in the dark app
+    backdrop="#171614",
     foreground="#e6edf3",
     muted="#8b949e",
     node_fill="#161b22",
     stage_fills=(
-        ("input", "#0e1117"),
+        ("input", "#171614"),
         ("stem", "#1c2a3f"),
         ("block", "#1b3324"),
         ("transition", "#3d2a14"),
