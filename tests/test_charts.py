@@ -9,6 +9,7 @@ from densevis.config import PRESETS
 from densevis.errors import DenseVisError
 from densevis.records import Trace
 from densevis.render import charts, registry
+from densevis.render.comparison import WIDEST_BOX, compared_layouts
 from densevis.render.configs import config_names
 from densevis.render.tables import comparison_table, differing_stages, stage_difference_table
 from densevis.render.theme import THEMES, get_theme, growth_rate_color, lightness
@@ -252,3 +253,28 @@ def test_stage_difference_table(trace121: Trace, k12: Trace, presets: dict[str, 
     timed = stage_difference_table(pair, latency_ms=[{conv: 2.0}, {conv: 3.0}])
     row = timed[(timed["stage"] == "Dense block 1")].iloc[1]
     assert row["latency ms"] == 3.0 and row["× latency"] == "1.50x"
+
+
+# --------------------------------------------------------------------------- compared diagrams
+
+
+def test_compared_layouts_share_one_channel_scale(trace121: Trace, k12: Trace,
+                                                  presets: dict[str, Trace]) -> None:
+    small, large = compared_layouts([k12, trace121], "block", block=2, layer=5)
+    assert (small.title, large.title) == ("k=12", "k=32 (densenet121)")
+    out = "features.denseblock2.output"
+    # block 2: k0 = 68 and 128, output 68 + 12·12 = 212 and 128 + 12·32 = 512 channels
+    assert large.node(out).w / small.node(out).w == pytest.approx(512 / 212)
+    assert max(n.w for n in large.nodes) == pytest.approx(WIDEST_BOX["block"])
+    layer = "features.denseblock2.denselayer5"
+    assert small.node(layer).state == large.node(layer).state == "focus"
+    for lay in (small, large):  # widened to the right: the arcs still enter on the left edge
+        assert {round(n.x - n.w / 2, 6) for n in lay.nodes if n.role == "dense-layer"} == {
+            round(lay.nodes[1].x - lay.nodes[1].w / 2, 6)}
+    pair = [trace121, presets["densenet169"]]
+    shown = compared_layouts(pair, "overview", block=3, differences_only=True)
+    ids = [n.id for n in shown[0].nodes]
+    assert ids[:2] == ["features.denseblock3", "features.transition3"] and "input" not in ids
+    assert shown[0].node("features.denseblock3").state == "focus"
+    with pytest.raises(DenseVisError, match="no dense block 4"):
+        compared_layouts([presets["densenet-bc-100"], trace121], "block", block=4)
