@@ -126,12 +126,12 @@ def test_diagram_search_picks_block_and_layer() -> None:
     app = _run({"page": "diagram"})
     app.text_input(key="diagram_search").set_value("3.12").run()
     _no_errors(app)
-    assert app.selectbox(key="diagram_block").value == 3
-    assert app.selectbox(key="diagram_layer").value == 12
-    assert app.selectbox(key="diagram_highlight").value == "denseblock3.denselayer12"
-    app.selectbox(key="diagram_block").set_value(1).run()  # the search no longer pins it
-    assert app.selectbox(key="diagram_block").value == 1
-    assert app.selectbox(key="diagram_layer").value == 1  # layer 12 does not exist in block 1
+    assert app.selectbox(key="block").value == 3
+    assert app.selectbox(key="layer").value == 12
+    assert app.selectbox(key="highlight").value == "denseblock3.denselayer12"
+    app.selectbox(key="block").set_value(1).run()  # the search no longer pins it
+    assert app.selectbox(key="block").value == 1
+    assert app.selectbox(key="layer").value == 1  # layer 12 does not exist in block 1
     app.text_input(key="diagram_search").set_value("nosuchlayer").run()
     assert "No dense layer matches" in app.warning[0].value
 

@@ -131,13 +131,11 @@ def test_app_end_to_end(server: str, browser: object, tmp_path: pathlib.Path) ->
     assert re.fullmatch(r"[0-9,]+", changed) and changed != "7,978,856"
     assert "k=31" in page.url
 
-    # The Diagram page (through the page menu): block 1 as an SVG in the pan-and-zoom frame.
+    # The Diagram page (through the page menu): the overview drawn inline (tests in
+    # test_browser_diagram.py drive it).
     page.locator('[data-testid="stSidebarNav"] a', has_text="Diagram").click()
-    frame = page.frame_locator("iframe").first
-    block = frame.locator("img#svg")
-    block.wait_for()
-    assert block.get_attribute("src").startswith("data:image/svg+xml;base64,")
-    assert block.evaluate("img => img.naturalWidth") > 100
+    page.locator("svg.densevis-diagram g.node.block").first.wait_for()
+    assert page.locator("svg.densevis-diagram g.node.block").count() == 4
     _shot(page, "diagram")
 
     # A plotly chart on the Channels page, reached through the page menu: the config stays.

@@ -1,81 +1,81 @@
-"""Diagram: overview, dense-block, dense-layer and full views with pan and zoom, pickers,
-node-content and colour-by options, a highlight, and a layer search."""
+"""Diagram: browse the network by touching it. The overview, a dense block, a dense layer or
+the full network drawn inline (densevis.app.canvas): click a block to open it, click a dense
+layer to select it (its inputs and consumers highlighted, its ops in a panel), double-click to
+open it, breadcrumbs back up. The pickers and the canvas drive the same URL-bound state."""
 
 from __future__ import annotations
 
+import hashlib
+from typing import Any
+
 import streamlit as st
 
-from densevis.app.state import current, latency_for, require_trace
-from densevis.app.widgets import render_diagram, show_svg
+from densevis.app.canvas import canvas
+from densevis.app.state import current, latency_for, require_trace, trace_of
+from densevis.config import DenseNetConfig
+from densevis.errors import DenseVisError
+from densevis.records import Trace
+from densevis.render.interactive import layer_properties, legend, to_svg
+from densevis.render.layout import DiagramOptions, layout
+from densevis.render.registry import DIRECTIONS, THEMES, VIEW_TITLES, VIEWS
+from densevis.render.theme import get_theme
+from densevis.units import format_si
 
-VIEW_TITLES = {"overview": "Overview", "block": "Dense block", "layer": "Dense layer",
-               "full": "Full network"}
 SHOW = {"shape": "shapes", "params": "parameters", "macs": "MACs", "latency": "latency"}
-COLOR_BY = {None: "nothing", "params": "parameters", "macs": "MACs",
+COLOR_BY = {"": "nothing", "params": "parameters", "macs": "MACs",
             "activation": "activation memory", "latency": "latency"}
+HINTS = {"overview": "click a dense block to open it",
+         "block": "click a layer to select it · double-click opens it · wheel zooms, drag pans",
+         "full": "click a layer to select it · double-click opens it · wheel zooms, drag pans",
+         "layer": "click an input layer to open it · wheel zooms, drag pans"}
+CANVAS_HEIGHT = 560  # px
+URL = "query-params"  # every picker below is mirrored in the URL under its key
 
 
-def render() -> None:
-    trace = require_trace()
-    if trace is None:
-        return
-    state = current()
-    st.title("Diagram")
-    dense = trace.dense_layers()
-    names = [layer.name.removeprefix("features.") for layer in dense]
-    st.text_input("Find a layer", key="diagram_search", on_change=_apply_search,
-                  args=(names, [(row.block, row.position) for row in dense]),
-                  placeholder="e.g. denseblock3.denselayer12 or 3.12, then Enter")
-    missing = st.session_state.get("diagram_search_missing")
-    if missing:
-        st.warning(f"No dense layer matches {missing!r}; names look like "
-                   f"denseblock1.denselayer1 (or 1.1).")
-
-    top = st.columns([2, 1, 1, 1])
-    view = top[0].segmented_control("View", list(VIEW_TITLES), format_func=VIEW_TITLES.get,
-                                    default="block", key="diagram_view") or "block"
-    block = top[1].selectbox("Block", [b.index for b in trace.blocks], key="diagram_block")
-    layers_in_block = trace.block(block).dense_layers
-    if st.session_state.get("diagram_layer", 1) > layers_in_block:
-        st.session_state["diagram_layer"] = 1
-    layer = top[2].selectbox("Layer", list(range(1, layers_in_block + 1)), key="diagram_layer")
-    direction = top[3].radio("Direction", ["LR", "TB"], horizontal=True,
-                             key="diagram_direction")
-    latency = latency_for(trace.config)
-    options = st.columns([2, 2, 2, 1])
-    show_choices = [key for key in SHOW if key != "latency" or latency]
-    show = options[0].multiselect("Nodes show", show_choices, default=["shape", "params"],
-                                  format_func=SHOW.get, key="diagram_show")
-    color_choices = [key for key in COLOR_BY if key != "latency" or latency]
-    color_by = options[1].selectbox("Colour by", color_choices, format_func=COLOR_BY.get,
-                                    key="diagram_color")
-    highlight = options[2].selectbox("Highlight a layer's inputs and consumers",
-                                     [None, *names], key="diagram_highlight",
-                                     format_func=lambda n: "none" if n is None else n)
-    expand = options[3].toggle("Expand ops", key="diagram_expand",
-                               help="Full view: show BN/ReLU/conv inside every dense layer.")
-    if latency is None:
-        st.caption("Measure latency on the Latency page to show and colour by it.")
-    with st.spinner("Laying out the diagram…"):
-        svg = render_diagram(
-            trace.config, state.device, view, block=block, layer=layer, direction=direction,
-            show=tuple(show), color_by=color_by, theme=state.theme, expand=expand,
-            highlight=f"features.{highlight}" if highlight else None,
-            latency_ms=latency,
-        )
-    if svg is not None:
-        show_svg(svg, height=620, theme=state.theme, alt=f"{view} diagram")
+def _short(name: str | None) -> str:
+    return (name or "").removeprefix("features.")
 
 
-def _apply_search(names: list[str], places: list[tuple[int, int]]) -> None:
+def _place(name: str) -> tuple[int, int]:
+    """(block, layer) of 'denseblockB.denselayerL'."""
+    block, layer = name.split(".")
+    return int(block.removeprefix("denseblock")), int(layer.removeprefix("denselayer"))
+
+
+def _on_action() -> None:
+    """A click on the canvas: move the pickers (and so the URL) where the user went."""
+    state = st.session_state
+    action: dict[str, Any] = state["canvas"].get("action") or {}
+    kind = action.get("kind")
+    if kind == "block":
+        state.update(view="block", block=int(action["block"]), highlight="")
+    elif kind == "select":
+        state["highlight"] = _short(action.get("id"))
+        if state["highlight"]:
+            state["block"], state["layer"] = _place(state["highlight"])
+    elif kind == "layer":
+        block, layer = int(action["block"]), int(action["position"])
+        state.update(view="layer", block=block, layer=layer,
+                     highlight=f"denseblock{block}.denselayer{layer}")
+    elif kind == "go":
+        state.update({key: action[key] for key in ("view", "block", "layer") if key in action})
+
+
+def _open_layer(block: int, layer: int) -> None:
+    st.session_state.update(view="layer", block=block, layer=layer)
+
+
+def _apply_search(names: list[str]) -> None:
     """When the search text changes: pick the found layer's block, layer and highlight."""
     state = st.session_state
     query = state.get("diagram_search", "")
     found = _search(query, names) if query else None
     state["diagram_search_missing"] = query if query and found is None else None
     if found is not None:
-        state["diagram_block"], state["diagram_layer"] = places[found]
-        state["diagram_highlight"] = names[found]
+        state["highlight"] = names[found]
+        state["block"], state["layer"] = _place(names[found])
+        if state.get("view", "overview") == "overview":
+            state["view"] = "block"
 
 
 def _search(query: str, names: list[str]) -> int | None:
@@ -87,7 +87,135 @@ def _search(query: str, names: list[str]) -> int | None:
     for index, name in enumerate(names):
         if name == text:
             return index
-    for index, name in enumerate(names):
-        if text in name:
-            return index
-    return None
+    return next((index for index, name in enumerate(names) if text in name), None)
+
+
+def _pickers(trace: Trace, latency: dict[str, float] | None
+             ) -> tuple[str, int, int, DiagramOptions]:
+    """The view pickers above the canvas (all bound to the URL): view, block, layer, and the
+    display options (direction, node contents, colour, expand)."""
+    top = st.columns([5, 1, 1, 2], vertical_alignment="bottom")
+    view = top[0].segmented_control("View", VIEWS, format_func=VIEW_TITLES.get, key="view",
+                                    default="overview", bind=URL) or "overview"
+    block = top[1].selectbox("Block", [b.index for b in trace.blocks], key="block", bind=URL)
+    if st.session_state.get("layer", 1) > trace.block(block).dense_layers:
+        st.session_state["layer"] = 1
+    layer = top[2].selectbox("Layer", range(1, trace.block(block).dense_layers + 1),
+                             key="layer", bind=URL)
+    with top[3].popover("Display options", width="stretch"):
+        direction = st.segmented_control("Direction", DIRECTIONS, default="LR",
+                                         key="direction", bind=URL,
+                                         help="LR: left to right; TB: top to bottom.")
+        show = st.multiselect("Nodes show", [k for k in SHOW if k != "latency" or latency],
+                              default=["shape", "params"], format_func=SHOW.get, key="show",
+                              bind=URL)
+        color = st.selectbox("Colour by", [k for k in COLOR_BY if k != "latency" or latency],
+                             format_func=COLOR_BY.get, key="color", bind=URL)
+        expand = st.toggle("Expand ops (full view)", key="expand", bind=URL,
+                           help="Show BN/ReLU/conv inside every dense layer.")
+    options = DiagramOptions(direction=direction or "LR", show=tuple(show),
+                             color_by=color or None, theme=_theme(), expand=expand,
+                             latency_ms=latency)
+    return view, block, layer, options
+
+
+def _selection(trace: Trace) -> str:
+    """The selected dense layer (URL-bound) and a search that selects one."""
+    names = [_short(row.name) for row in trace.dense_layers()]
+    highlight = st.selectbox("Selected layer", ["", *names], format_func=lambda n: n or "none",
+                             key="highlight", bind=URL,
+                             help="Its inputs and consumers are highlighted in the diagram.")
+    st.text_input("Find a layer", key="diagram_search", on_change=_apply_search,
+                  args=(names,), placeholder="3.12 or denseblock3.denselayer12, then Enter")
+    if st.session_state.get("diagram_search_missing"):
+        st.warning(f"No dense layer matches {st.session_state['diagram_search_missing']!r}; "
+                   "names look like denseblock1.denselayer1 (or 1.1).")
+    return highlight
+
+
+def _theme() -> str:
+    """The figure theme: the sidebar's, or the app's own light/dark when it is not a theme."""
+    chosen = current().theme
+    if chosen in THEMES:
+        return chosen
+    return "dark" if st.context.theme.type == "dark" else "light"
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _drawing(config: DenseNetConfig, device: str, view: str, block: int, layer: int,
+             options: DiagramOptions) -> tuple[str, str, list[tuple[str, str]]]:
+    """(inline SVG, why it was simplified, the colour legend) of a view without highlight:
+    the browser highlights, so a selection never redraws the SVG."""
+    shape = layout(trace_of(config, device), view, block, layer, options)
+    return to_svg(shape, options.theme), shape.note, legend(shape, options.theme)
+
+
+def _crumbs(trace: Trace, view: str, block: int, layer: int) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = [{"label": trace.config.label, "go": {"view": "overview"}}]
+    if view == "full":
+        items.append({"label": "full network", "go": {"view": "full"}})
+    if view in ("block", "layer"):
+        items.append({"label": f"block {block}", "go": {"view": "block", "block": block}})
+    if view == "layer":
+        items.append({"label": f"layer {layer}", "go": {}})
+    return items
+
+
+def _panel(trace: Trace, name: str, opener: bool = True) -> None:
+    """Netron-style properties of the selected dense layer, and a way into it."""
+    block, position = _place(name)
+    row = trace.dense_layers(block)[position - 1]
+    st.subheader(f"H{position} of block {block}")
+    st.caption(row.name)
+    st.markdown(f"**{row.in_channels:,}** input channels (k0 + k(l−1)) → "
+                f"**{row.out_channels:,}** new  \n**{format_si(row.params, 3)}** params · "
+                f"**{format_si(row.macs, 3)}** MACs")
+    if opener:
+        st.button("Open the dense-layer view", on_click=_open_layer, args=(block, position),
+                  width="stretch", key="panel_open")
+    lines = []
+    for op in layer_properties(trace, block, position):
+        geometry = ", ".join(f"{key} {op[key]}" for key in ("kernel", "stride", "padding")
+                             if op[key])
+        weights = f"; {op['weights']}" if op["weights"] else ""
+        lines.append(f"- `{op['op']}` {op['kind']}{', ' + geometry if geometry else ''}; "
+                     f"{op['in ch']} → {op['out ch']} ch, out {op['output']}{weights}; "
+                     f"{op['params']:,} params")
+    st.markdown("\n".join(lines))
+
+
+def render() -> None:
+    trace = require_trace()
+    if trace is None:
+        return
+    st.title("Diagram")
+    view, block, layer, options = _pickers(trace, latency_for(trace.config))
+    left, right = st.columns([3, 1])  # the same columns always: the canvas never remounts
+    with right:
+        highlight = _selection(trace)
+    try:
+        svg, note, scale = _drawing(trace.config, current().device, view, block, layer,
+                                    options)
+    except DenseVisError as problem:
+        left.error(str(problem))
+        return
+    focus = f"features.{highlight}" if highlight and view in ("block", "full") else None
+    look = get_theme(options.theme)
+    with left:
+        if note:
+            st.info(note)
+        canvas({"svg": svg, "key": hashlib.blake2b(svg.encode(), digest_size=8).hexdigest(),
+                "view": view, "focus": focus, "height": CANVAS_HEIGHT, "hint": HINTS[view],
+                "crumbs": _crumbs(trace, view, block, layer), "background": look.backdrop},
+               key="canvas", on_action=_on_action)
+        if scale:
+            st.caption(f"colour: {COLOR_BY[options.color_by or '']}, "
+                       f"{scale[0][1]} (light) … {scale[-1][1]} (dark)")
+    with right:
+        if view == "layer":
+            _panel(trace, f"denseblock{block}.denselayer{layer}", opener=False)
+        elif focus:
+            _panel(trace, highlight)
+        else:
+            st.caption("Click a dense layer in a block or the full network to see its ops, "
+                       "kernels, channels and weight shapes here.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 
 import graphviz
 
@@ -57,12 +58,18 @@ def node_fill(layout: Layout, node: Node, theme: Theme) -> str:
     return theme.stage_fill(_STAGE_OF_ROLE.get(node.role, node.role))
 
 
+@lru_cache(maxsize=64)
+def source_colors(theme: Theme, count: int) -> tuple[str, ...]:
+    """The theme's link colours for a block of ``count`` sources (computed once per block)."""
+    return tuple(theme.source_colors(count))
+
+
 def node_outline(node: Node, theme: Theme) -> tuple[str, float]:
     """(colour, width): the highlight, else the colour of the links the node sends."""
     if node.state == "focus":
         return theme.highlight, 4.0
     if node.source is not None:
-        return theme.source_colors(node.source[1])[node.source[0]], 2.4
+        return source_colors(theme, node.source[1])[node.source[0]], 2.4
     return theme.foreground, 1.2
 
 
@@ -71,7 +78,7 @@ def edge_stroke(edge: Edge, theme: Theme) -> tuple[str, float]:
     if edge.source_layer is None:
         return theme.edge_color, 1.6
     index, count = edge.source_layer
-    color = theme.source_colors(count)[index]
+    color = source_colors(theme, count)[index]
     if edge.state == "dim":
         return theme.edge_dim, 0.6
     if edge.state == "active":

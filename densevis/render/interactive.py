@@ -1,0 +1,136 @@
+"""Layout -> inline SVG for the app: every node and edge carries its layout id, its role as a
+class and what the browser needs as data attributes (tooltip text, block, dense-layer number,
+link source and target), so the page's script can highlight, drill down and zoom without
+asking Python. Also the property rows of a dense layer's panel. Never imports torch or
+streamlit.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from densevis.errors import DenseVisError
+from densevis.records import Op, Trace
+from densevis.render.graphviz import edge_stroke, node_fill, node_outline
+from densevis.render.layout import Edge, Layout, Node, Point, dense_layer_ops, metric_text
+from densevis.render.theme import Theme, get_theme
+
+MAX_SVG_BYTES = 12_000_000  # a view whose SVG would be larger is refused before drawing
+_MARGIN = 24.0
+_ARROWHEAD = ('<defs><marker id="dv-arrow" viewBox="0 0 10 10" refX="10" refY="5" '
+              'markerWidth="7" markerHeight="7" markerUnits="userSpaceOnUse" '
+              'orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="context-stroke"/>'
+              "</marker></defs>")
+
+
+def estimated_bytes(layout: Layout) -> int:
+    """About how many bytes ``to_svg`` writes (measured: ~16 per path point, ~260 per edge
+    besides, ~60 per label character plus ~420 per node)."""
+    edges = sum(16 * len(edge.points) + 260 + len(edge.tooltip) for edge in layout.edges)
+    nodes = sum(420 + len(node.tooltip) + 60 * len(node.lines) for node in layout.nodes)
+    return edges + nodes
+
+
+def _path(points: tuple[Point, ...]) -> str:
+    start = f"M{points[0][0]:.1f},{points[0][1]:.1f}"
+    curves = [" ".join(f"{x:.1f},{y:.1f}" for x, y in points[i:i + 3])
+              for i in range(1, len(points) - 2, 3)]
+    return start + "".join(f"C{curve}" for curve in curves)
+
+
+def _attr(value: object) -> str:
+    return escape(str(value), quote=True)
+
+
+def _node(layout: Layout, node: Node, theme: Theme) -> str:
+    fill = node_fill(layout, node, theme)
+    color, pen = node_outline(node, theme)
+    text = theme.foreground if fill == "transparent" else theme.text_on(fill)
+    data = "".join(f' data-{name}="{value}"' for name, value in (
+        ("block", node.block), ("position", node.position)) if value is not None)
+    lines = "".join(
+        f'<tspan x="{node.x:.1f}" dy="{0 if i == 0 else layout.font + 3:g}">{escape(line)}'
+        "</tspan>" for i, line in enumerate(node.lines))
+    top = node.y - (len(node.lines) - 1) * (layout.font + 3) / 2 + layout.font * 0.35
+    classes = " ".join(filter(None, ("node", node.role, node.kind, node.state)))
+    return (f'<g class="{classes}" id="{_attr(node.id)}" data-tip="{_attr(node.tooltip)}"'
+            f'{data}><rect x="{node.x - node.w / 2:.1f}" y="{node.y - node.h / 2:.1f}" '
+            f'width="{node.w:.1f}" height="{node.h:.1f}" rx="5" fill="{fill}" '
+            f'stroke="{color}" stroke-width="{pen:g}"/><text y="{top:.1f}" fill="{text}">'
+            f"{lines}</text></g>")
+
+
+def _edge(edge: Edge, theme: Theme) -> str:
+    color, pen = edge_stroke(edge, theme)
+    classes = " ".join(filter(None, ("edge", edge.role, edge.state)))
+    # arcs enter a layer from above on its left half: only plain flow needs arrowheads
+    arrow = ' marker-end="url(#dv-arrow)"' if edge.source_layer is None else ""
+    label = ""
+    if edge.label:
+        x, y = edge.points[len(edge.points) // 2]
+        label = (f'<text class="edge-label" x="{x:.1f}" y="{y - 5:.1f}" fill="{theme.muted}">'
+                 f"{escape(edge.label)}</text>")
+    return (f'<path class="{classes}" id="{_attr(edge.source)}->{_attr(edge.target)}" '
+            f'data-source="{_attr(edge.source)}" data-target="{_attr(edge.target)}" '
+            f'data-tip="{_attr(edge.tooltip)}" d="{_path(edge.points)}" stroke="{color}" '
+            f'stroke-width="{pen:g}"{arrow}/>{label}')
+
+
+def to_svg(layout: Layout, theme: str | Theme = "light") -> str:
+    """The layout as an inline SVG element (units: points = CSS pixels at zoom 1)."""
+    if estimated_bytes(layout) > MAX_SVG_BYTES:
+        raise DenseVisError(
+            f"this view would draw about {estimated_bytes(layout) / 1e6:.0f} MB of SVG, more "
+            f"than the {MAX_SVG_BYTES / 1e6:.0f} MB the page shows; pick a smaller view")
+    look = get_theme(theme)
+    left, top, right, bottom = layout.bounds()
+    width, height = right - left + 2 * _MARGIN, bottom - top + 2 * _MARGIN
+    edges = "".join(_edge(edge, look) for edge in layout.edges)
+    nodes = "".join(_node(layout, node, look) for node in layout.nodes)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="densevis-diagram" '
+            f'data-view="{layout.view}" data-font="{layout.font:g}" '
+            f'width="{width:.0f}" height="{height:.0f}" '
+            f'viewBox="{left - _MARGIN:.1f} {top - _MARGIN:.1f} {width:.1f} {height:.1f}" '
+            f'font-family="{look.font_family}, sans-serif" font-size="{layout.font:g}" '
+            f'text-anchor="middle" style="--input:{look.input_fill};--consumer:'
+            f'{look.consumer_fill};--focus:{look.highlight};--dim:{look.edge_dim}">'
+            f"{_ARROWHEAD}"
+            f'<g class="edges" fill="none">{edges}</g><g class="nodes">{nodes}</g></svg>')
+
+
+def legend(layout: Layout, theme: str | Theme = "light") -> list[tuple[str, str]]:
+    """The metric scale as (colour, value text) steps, low to high; empty when uncoloured."""
+    if layout.metric is None or layout.metric_range is None:
+        return []
+    look = get_theme(theme)
+    low, high = layout.metric_range
+    return [(look.metric_color(step / 4), metric_text(layout.metric, low + (high - low) *
+                                                      step / 4)) for step in range(5)]
+
+
+# --------------------------------------------------------------------------- property panel
+
+
+def weight_shapes(op: Op) -> str:
+    """The shapes of an op's learned tensors, as torch stores them (groups = 1)."""
+    if op.kind == "conv" and op.kernel:
+        return f"weight {op.out_channels}×{op.in_channels}×{op.kernel[0]}×{op.kernel[1]}"
+    if op.kind == "batchnorm":
+        return f"weight, bias, running mean/var: {op.out_channels} each"
+    if op.kind == "linear":
+        return f"weight {op.out_channels}×{op.in_channels}, bias {op.out_channels}"
+    return ""
+
+
+def _pair(value: tuple[int, int] | None) -> str:
+    return "" if value is None else f"{value[0]}×{value[1]}"
+
+
+def layer_properties(trace: Trace, block: int, position: int) -> list[dict[str, object]]:
+    """One row per op of dense layer H_position: what a Netron-style panel lists."""
+    return [{"op": op.name.rsplit(".", 1)[-1], "kind": op.kind, "kernel": _pair(op.kernel),
+             "stride": _pair(op.stride), "padding": _pair(op.padding),
+             "in ch": op.in_channels, "out ch": op.out_channels,
+             "output": "×".join(map(str, op.output_shape[1:])),
+             "weights": weight_shapes(op), "params": op.params, "MACs": op.macs}
+            for op in dense_layer_ops(trace, block, position)]
