@@ -17,8 +17,9 @@ from densevis.errors import DenseVisError
 from densevis.records import Trace
 from densevis.render.interactive import layer_properties, legend, to_svg
 from densevis.render.layout import DiagramOptions, layout
-from densevis.render.registry import DIRECTIONS, THEMES, VIEW_TITLES, VIEWS
+from densevis.render.registry import DIRECTIONS, VIEW_TITLES, VIEWS
 from densevis.render.theme import get_theme
+from densevis.search import find_dense_layer
 from densevis.units import format_si
 
 SHOW = {"shape": "shapes", "params": "parameters", "macs": "MACs", "latency": "latency"}
@@ -65,29 +66,17 @@ def _open_layer(block: int, layer: int) -> None:
     st.session_state.update(view="layer", block=block, layer=layer)
 
 
-def _apply_search(names: list[str]) -> None:
-    """When the search text changes: pick the found layer's block, layer and highlight."""
+def _apply_search(trace: Trace) -> None:
+    """When the search text changes: select the found layer (its block and layer too)."""
     state = st.session_state
     query = state.get("diagram_search", "")
-    found = _search(query, names) if query else None
+    found = find_dense_layer(trace, query) if query else None
     state["diagram_search_missing"] = query if query and found is None else None
     if found is not None:
-        state["highlight"] = names[found]
-        state["block"], state["layer"] = _place(names[found])
+        state["highlight"] = _short(found.name)
+        state["block"], state["layer"] = found.block, found.position
         if state.get("view", "overview") == "overview":
             state["view"] = "block"
-
-
-def _search(query: str, names: list[str]) -> int | None:
-    """Index of the first dense layer whose name contains the query (or 'B.L')."""
-    text = query.strip().lower().removeprefix("features.")
-    parts = text.split(".")
-    if len(parts) == 2 and all(part.isdigit() for part in parts):
-        text = f"denseblock{parts[0]}.denselayer{parts[1]}"
-    for index, name in enumerate(names):
-        if name == text:
-            return index
-    return next((index for index, name in enumerate(names) if text in name), None)
 
 
 def _pickers(trace: Trace, latency: dict[str, float] | None
@@ -114,7 +103,7 @@ def _pickers(trace: Trace, latency: dict[str, float] | None
         expand = st.toggle("Expand ops (full view)", key="expand", bind=URL,
                            help="Show BN/ReLU/conv inside every dense layer.")
     options = DiagramOptions(direction=direction or "LR", show=tuple(show),
-                             color_by=color or None, theme=_theme(), expand=expand,
+                             color_by=color or None, theme=current().theme, expand=expand,
                              latency_ms=latency)
     return view, block, layer, options
 
@@ -126,19 +115,11 @@ def _selection(trace: Trace) -> str:
                              key="highlight", bind=URL,
                              help="Its inputs and consumers are highlighted in the diagram.")
     st.text_input("Find a layer", key="diagram_search", on_change=_apply_search,
-                  args=(names,), placeholder="3.12 or denseblock3.denselayer12, then Enter")
+                  args=(trace,), placeholder="3.12 or denseblock3.denselayer12, then Enter")
     if st.session_state.get("diagram_search_missing"):
-        st.warning(f"No dense layer matches {st.session_state['diagram_search_missing']!r}; "
-                   "names look like denseblock1.denselayer1 (or 1.1).")
+        st.warning("No dense layer matches that search; names look like "  # no echo of input
+                   "denseblock1.denselayer1 (or 1.1).")
     return highlight
-
-
-def _theme() -> str:
-    """The figure theme: the sidebar's, or the app's own light/dark when it is not a theme."""
-    chosen = current().theme
-    if chosen in THEMES:
-        return chosen
-    return "dark" if st.context.theme.type == "dark" else "light"
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
