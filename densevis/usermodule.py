@@ -5,6 +5,7 @@ safety rules. Every problem is one ``DenseVisError`` line naming it."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import importlib.util
@@ -12,11 +13,12 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from densevis.errors import DenseVisError
+
+if TYPE_CHECKING:  # torch is imported where a module is built (the app imports this early)
+    from torch import nn
 
 SPEC_HELP = "FILE.py:FACTORY or package.module:FACTORY"
 
@@ -28,10 +30,21 @@ class ModuleSpec:
     spec: str  # FILE.py:FACTORY or package.module:FACTORY
     args: str = ""  # the factory's keyword arguments as JSON ("" = none)
     checkpoint: str = ""  # a state_dict file to load into it ("" = random weights)
+    input_size: str = ""  # "32", "32x48" or "3x32x48" ("" = the module's own input_size)
 
     @property
     def label(self) -> str:
         return self.spec.rsplit("/", 1)[-1]
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ModuleSpec:
+        try:
+            return cls(**json.loads(text))
+        except (TypeError, ValueError):
+            raise DenseVisError(f"not a module description: {text!r}") from None
 
 
 def parse_module_args(text: str | None) -> dict[str, Any]:
@@ -85,6 +98,8 @@ def _one_line(error: BaseException) -> str:
 
 def build_module(spec: str, module_args: dict[str, Any] | None = None) -> nn.Module:
     """Import ``spec`` and make the module (calling the factory with ``module_args``)."""
+    from torch import nn
+
     target, colon, attribute = spec.strip().rpartition(":")
     if not colon or not target or not attribute.isidentifier():
         raise DenseVisError(f"--module must look like {SPEC_HELP}, got {spec!r}")
@@ -129,6 +144,14 @@ def load_weights(module: nn.Module, checkpoint: str | Any, name: str | None = No
                             f"{'; '.join(problems)}")
     module.load_state_dict(tensors, strict=True)
     return source
+
+
+def trace_module_spec(spec: ModuleSpec, device: Any = None) -> Any:
+    """The trace of the module a ``ModuleSpec`` names (its input size from the spec)."""
+    from densevis.tracer import trace
+
+    return trace(load_module(spec, device), input_size=parse_module_input_size(
+        spec.input_size or None))
 
 
 def load_module(spec: ModuleSpec, device: Any = None) -> nn.Module:

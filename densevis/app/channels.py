@@ -4,29 +4,37 @@ from __future__ import annotations
 
 import streamlit as st
 
-from densevis.app.state import current, require_trace, trace_of, with_growth_rate
+from densevis.app.state import current, needs_blocks, require_trace, trace_of, with_growth_rate
 from densevis.app.widgets import show_figure
-from densevis.config import PRESETS
+from densevis.config import PRESETS, DenseNetConfig
+from densevis.records import Trace
 from densevis.render.charts import channel_growth_chart
 from densevis.render.registry import GROWTH_RATES
 
 
 def render() -> None:
     trace = require_trace()
-    if trace is None:
+    if trace is None or needs_blocks(trace):
         return
     state = current()
     st.title("Channel growth")
     st.caption("Input channels of every dense layer: each layer adds k, each transition "
                "compresses by θ.")
+    traces = [trace]
+    if trace.config is not None:  # overlays rebuild the config: a custom module has none
+        traces += _overlays(trace, trace.config, state.device)
+    show_figure(channel_growth_chart(traces, theme=state.theme), key="channels_chart")
+
+
+def _overlays(trace: Trace, config: DenseNetConfig, device: str) -> list[Trace]:
+    """The same blocks at other growth rates, and presets, as the user picks them."""
     left, right = st.columns(2)
     rates = left.multiselect("Overlay growth rates (same blocks)", GROWTH_RATES,
-                             default=[k for k in GROWTH_RATES if k != trace.config.growth_rate],
+                             default=[k for k in GROWTH_RATES if k != config.growth_rate],
                              key="channels_rates")
     presets = right.multiselect("Overlay presets", list(PRESETS), key="channels_presets")
-    traces = [trace]
     with st.spinner("Tracing the other configs…"):
-        traces += [trace_of(with_growth_rate(trace.config, k), state.device) for k in rates
-                   if k != trace.config.growth_rate]
-        traces += [trace_of(PRESETS[name], state.device) for name in presets]
-    show_figure(channel_growth_chart(traces, theme=state.theme), key="channels_chart")
+        traces = [trace_of(with_growth_rate(config, k), device) for k in rates
+                  if k != config.growth_rate]
+        traces += [trace_of(PRESETS[name], device) for name in presets]
+    return traces

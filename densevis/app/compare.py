@@ -13,6 +13,7 @@ from densevis.app.state import (
     config_key,
     current,
     latency_for,
+    needs_config,
     require_trace,
     trace_of,
     with_growth_rate,
@@ -38,7 +39,7 @@ _URL = "query-params"  # the page's choices live in the URL: a comparison can be
 
 def render() -> None:
     trace = require_trace()
-    if trace is None:
+    if trace is None or needs_config(trace, "Comparing configs"):
         return
     state = current()
     st.title("Compare")

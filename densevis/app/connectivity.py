@@ -6,14 +6,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from densevis.app.state import current, require_trace
+from densevis.app.state import current, needs_blocks, require_trace
 from densevis.app.widgets import show_figure
 from densevis.render.charts import channel_composition_chart, connectivity_chart
 
 
 def render() -> None:
     trace = require_trace()
-    if trace is None:
+    if trace is None or needs_blocks(trace):
         return
     state = current()
     st.title("Connectivity")

@@ -11,8 +11,15 @@ from typing import Any
 import streamlit as st
 
 from densevis.app.canvas import canvas
-from densevis.app.state import current, latency_for, require_trace, trace_of
-from densevis.config import DenseNetConfig
+from densevis.app.state import (
+    Source,
+    current,
+    latency_for,
+    needs_blocks,
+    require_trace,
+    source_of,
+    trace_of,
+)
 from densevis.errors import DenseVisError
 from densevis.records import Trace
 from densevis.render.interactive import layer_properties, legend, to_svg
@@ -38,7 +45,11 @@ def _short(name: str | None) -> str:
 
 
 def _place(name: str) -> tuple[int, int]:
-    """(block, layer) of 'denseblockB.denselayerL'."""
+    """(block, layer) of 'denseblockB.denselayerL', or of a custom module's dense layer name
+    (recorded by ``render``)."""
+    known = st.session_state.get("_dense_places", {})
+    if name in known:
+        return known[name]
     block, layer = name.split(".")
     return int(block.removeprefix("denseblock")), int(layer.removeprefix("denselayer"))
 
@@ -123,7 +134,7 @@ def _selection(trace: Trace) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _drawing(config: DenseNetConfig, device: str, view: str, block: int, layer: int,
+def _drawing(config: Source, device: str, view: str, block: int, layer: int,
              options: DiagramOptions) -> tuple[str, str, list[tuple[str, str]]]:
     """(inline SVG, why it was simplified, the colour legend) of a view without highlight:
     the browser highlights, so a selection never redraws the SVG."""
@@ -132,7 +143,7 @@ def _drawing(config: DenseNetConfig, device: str, view: str, block: int, layer: 
 
 
 def _crumbs(trace: Trace, view: str, block: int, layer: int) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = [{"label": trace.config.label, "go": {"view": "overview"}}]
+    items: list[dict[str, Any]] = [{"label": trace.model, "go": {"view": "overview"}}]
     if view == "full":
         items.append({"label": "full network", "go": {"view": "full"}})
     if view in ("block", "layer"):
@@ -167,15 +178,17 @@ def _panel(trace: Trace, name: str, opener: bool = True) -> None:
 
 def render() -> None:
     trace = require_trace()
-    if trace is None:
+    if trace is None or needs_blocks(trace):
         return
     st.title("Diagram")
-    view, block, layer, options = _pickers(trace, latency_for(trace.config))
+    st.session_state["_dense_places"] = {_short(row.name): (row.block, row.position)
+                                         for row in trace.dense_layers()}
+    view, block, layer, options = _pickers(trace, latency_for(source_of(trace)))
     left, right = st.columns([3, 1])  # the same columns always: the canvas never remounts
     with right:
         highlight = _selection(trace)
     try:
-        svg, note, scale = _drawing(trace.config, current().device, view, block, layer,
+        svg, note, scale = _drawing(source_of(trace), current().device, view, block, layer,
                                     options)
     except DenseVisError as problem:
         left.error(str(problem))

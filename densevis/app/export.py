@@ -8,8 +8,16 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from densevis.app.state import current, latency_for, require_trace, trace_of, with_growth_rate
+from densevis.app.state import (
+    current,
+    latency_for,
+    require_trace,
+    source_of,
+    trace_of,
+    with_growth_rate,
+)
 from densevis.app.widgets import render_diagram, show_figure, show_svg
+from densevis.errors import DenseVisError
 from densevis.records import Trace
 from densevis.render.diagrams import DiagramOptions, diagram
 from densevis.render.export import (
@@ -62,7 +70,8 @@ def _diagrams(trace: Trace, dpi: int) -> None:
     state = current()
     st.subheader("Diagram")
     cols = st.columns([3, 1, 1, 2])
-    view = cols[0].segmented_control("View", VIEWS, default="overview",
+    views = VIEWS if trace.blocks else ("overview",)  # a custom module may have no block
+    view = cols[0].segmented_control("View", views, default="overview",
                                      format_func=VIEW_TITLES.get, key="export_view") or "overview"
     block = layer = None
     if view in ("block", "layer"):
@@ -71,14 +80,14 @@ def _diagrams(trace: Trace, dpi: int) -> None:
         layers = trace.block(block).dense_layers
         layer = cols[2].selectbox("Layer", list(range(1, layers + 1)), key="export_layer")
     direction = cols[3].radio("Direction", DIRECTIONS, horizontal=True, key="export_dir")
-    latency = latency_for(trace.config)
+    latency = latency_for(source_of(trace))
     options = DiagramOptions(direction=direction, theme=state.theme, latency_ms=latency)
 
     graph = diagram(trace, view, block=block or 1, layer=layer or 1, options=options)
     _buttons(lambda fmt: file_name(trace, view, fmt, block=block, layer=layer),
              DIAGRAM_FORMATS, lambda fmt: lambda: diagram_bytes(graph, fmt, dpi),
              "export_diagram")
-    svg = render_diagram(trace.config, state.device, view, block=block or 1, layer=layer or 1,
+    svg = render_diagram(source_of(trace), state.device, view, block=block or 1, layer=layer or 1,
                          direction=direction, theme=state.theme, latency_ms=latency)
     if svg is not None:
         st.caption(f"Preview of {file_name(trace, view, block=block, layer=layer)}.* "
@@ -98,7 +107,11 @@ def _charts(trace: Trace, dpi: int) -> None:
     from densevis.render.charts import chart
 
     extra = _variants(trace, state.device) if name in ("channels", "growth") else None
-    figure = chart(trace, name, block=block or 1, theme=state.theme, extra_traces=extra)
+    try:
+        figure = chart(trace, name, block=block or 1, theme=state.theme, extra_traces=extra)
+    except DenseVisError as problem:  # e.g. no dense blocks, or no config to compare
+        st.info(str(problem))
+        return
     _buttons(lambda fmt: file_name(trace, name, fmt, block=block), CHART_FORMATS,
              lambda fmt: lambda: figure_bytes(figure, fmt, dpi), "export_chart")
     st.caption(f"Preview of {file_name(trace, name, block=block)}.* (PNG at {dpi} dpi)")
@@ -107,7 +120,7 @@ def _charts(trace: Trace, dpi: int) -> None:
 
 def _tables(trace: Trace) -> None:
     st.subheader("Table")
-    tables = {"layers": layer_table(trace, latency_for(trace.config)),
+    tables = {"layers": layer_table(trace, latency_for(source_of(trace))),
               "stages": stage_table(trace), "blocks": block_table(trace)}
     which = st.selectbox("Table", list(tables), key="export_table")
     _buttons(lambda fmt: file_name(trace, which, SUFFIX.get(fmt, fmt)), TABLE_FORMATS,
@@ -141,6 +154,8 @@ def _selected_layer(trace: Trace) -> tuple[int, int] | None:
 
 def _variants(trace: Trace, device: str) -> list[Trace]:
     """The k = 12, 24, 32, 48 variants that the growth and channel charts compare."""
+    if trace.config is None:  # a custom module: no config to rebuild at other k
+        return []
     return [trace_of(with_growth_rate(trace.config, k), device) for k in GROWTH_RATES
             if k != trace.config.growth_rate]
 

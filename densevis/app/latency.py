@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
-from densevis.app.state import current, require_trace, store_profile
+from densevis.app.state import Source, current, require_trace, source_of, store_profile
 from densevis.app.widgets import show_figure
 from densevis.errors import DenseVisError
 from densevis.records import Trace
@@ -45,7 +47,7 @@ def render() -> None:
             from densevis.profiler import measure_throughput
 
             points = measure_throughput(
-                trace.config, device=state.device,
+                _target(source_of(trace), state.device)[0], device=state.device,
                 progress=lambda done, total: bar.progress(done / total,
                                                           text=f"batch {done}/{total}"))
             st.session_state["last_throughput"] = points
@@ -62,16 +64,29 @@ def _measure(trace: Trace, device: str, batch: int, warmup: int, repeats: int) -
 
     bar = st.progress(0.0, text="Building the model and warming up…")
     try:
+        source = source_of(trace)
+        target, size = _target(source, device)
         profile = profile_latency(
-            trace.config, device=device, batch_size=batch, warmup=warmup, repeats=repeats,
+            target, device=device, batch_size=batch, warmup=warmup, repeats=repeats,
+            input_size=size,
             progress=lambda done, total: bar.progress(done / total,
                                                       text=f"pass {done} of {total}"))
         bar.progress(1.0, text="Measuring the device's peak…")
         peak = measure_peak(device)
         st.session_state["last_profile"] = profile
         st.session_state["last_roofline"] = (roofline(trace, profile, peak), peak)
-        store_profile(trace.config, profile)
+        store_profile(source, profile)
     except DenseVisError as problem:
         st.error(str(problem))
     finally:
         bar.empty()
+
+
+def _target(source: Source, device: str) -> tuple[Any, Any]:
+    """What the profiler times and at what input size: a config as is, or the custom module
+    loaded on the device with its spec's size."""
+    from densevis.usermodule import ModuleSpec, load_module, parse_module_input_size
+
+    if not isinstance(source, ModuleSpec):
+        return source, None
+    return load_module(source, device), parse_module_input_size(source.input_size or None)

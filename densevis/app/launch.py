@@ -12,6 +12,7 @@ PRELOAD = ("densevis.tracer", "densevis.render.diagrams", "densevis.render.chart
            "densevis.render.tables", "densevis.facts", "pandas.io.formats.style",
            "densevis.app.overview")
 ENTRY = Path(__file__).resolve().parent / "main.py"
+MODULE_ENV = "DENSEVIS_MODULE"  # `densevis app --module ...` hands its ModuleSpec (JSON) over
 # The app's Streamlit settings; the repository's .streamlit/config.toml holds the same for a
 # plain `streamlit run app.py` (a test keeps the two equal). Options given to `densevis app`
 # come after these, so they win.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from densevis.app.state import current, latency_for, require_trace
+from densevis.app.state import current, latency_for, require_trace, source_of
 from densevis.app.widgets import NUMBER_COLUMNS, show_figure
 from densevis.records import Trace
 from densevis.render.tables import layer_table, table_text
@@ -15,7 +15,7 @@ def render() -> None:
     if trace is None:
         return
     st.title("Layers")
-    latency = latency_for(trace.config)
+    latency = latency_for(source_of(trace))
     frame = layer_table(trace, latency_ms=latency)
     blocks = ["stem / transitions / head", *[f"block {b.index}" for b in trace.blocks]]
     kinds = sorted(frame["kind"].unique())
@@ -50,8 +50,9 @@ def _cost_charts(trace: Trace, latency: dict[str, float] | None) -> None:
     if latency:
         metrics["latency"] = "latency (measured)"
     with st.expander("Cost per layer and per block", expanded=True):
-        metric = st.radio("Metric", list(metrics), format_func=metrics.get, horizontal=True,
-                          key="layers_metric")
-        show_figure(cost_chart(trace, metric, theme=theme, latency_ms=latency),
-                    key="layers_cost")
+        if trace.blocks:  # a custom module may have none: then the stages only
+            metric = st.radio("Metric", list(metrics), format_func=metrics.get,
+                              horizontal=True, key="layers_metric")
+            show_figure(cost_chart(trace, metric, theme=theme, latency_ms=latency),
+                        key="layers_cost")
         show_figure(cost_breakdown_chart(trace, theme=theme), key="layers_breakdown")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from densevis.app.state import current, require_trace
+from densevis.app.state import current, require_trace, source_of
 from densevis.app.widgets import render_diagram
 from densevis.facts import check_facts
 from densevis.render.registry import DIRECTIONS
@@ -25,6 +25,10 @@ def render() -> None:
         f"{config.num_init_features} initial features · bn_size {config.bn_size} · "
         f"θ = {config.compression:g} · input {config.in_channels}×{config.input_size[0]}×"
         f"{config.input_size[1]} · {config.num_classes} classes · traced on {trace.device}"
+        if config is not None else
+        f"custom module · input {'×'.join(map(str, trace.image_shape))} · dense blocks found "
+        f"from the data flow: {', '.join(f'L = {b.dense_layers}' for b in trace.blocks) or 'none'}"
+        f" · {len(trace.edges)} skip/residual joins · traced on {trace.device}"
     )
     totals = trace.totals
     columns = st.columns(5)
@@ -48,7 +52,10 @@ def render() -> None:
         st.table(table.style.format(thousands=",").hide(axis="index"))
     with right:
         st.subheader("Facts, checked")
-        for fact in check_facts(trace):
+        if config is None:
+            st.caption("The paper's facts are checked on DenseNet configs; this is a custom "
+                       "module.")
+        for fact in check_facts(trace) if config is not None else ():
             mark = ":green[:material/check_circle:]" if fact.holds else \
                 ":orange[:material/error:]"
             st.markdown(f"{mark} **{fact.statement}**  \n"
@@ -56,7 +63,7 @@ def render() -> None:
     st.subheader("Overview diagram")
     direction = st.radio("Direction", DIRECTIONS, horizontal=True, key="overview_direction",
                          format_func={"LR": "left → right", "TB": "top → bottom"}.get)
-    svg = render_diagram(config, state.device, "overview", direction=direction,
+    svg = render_diagram(source_of(trace), state.device, "overview", direction=direction,
                          theme=state.theme)
     if svg is not None:  # a plain image here (it fits the page); pan and zoom on Diagram
         st.image(svg.decode("utf-8"), caption="Open the Diagram page to pan, zoom and "

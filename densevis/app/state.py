@@ -4,6 +4,7 @@ and cached traces. Pages call ``current()`` and read records; they compute nothi
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,9 @@ from densevis.memory_cap import check_memory
 from densevis.records import Trace
 from densevis.render.registry import FIGURE_THEMES, MATCH_APP, THEME_TITLES
 from densevis.spec import parse_blocks, parse_input_size
+from densevis.usermodule import ModuleSpec
+
+Source = DenseNetConfig | ModuleSpec  # what a trace is made from: a config or a custom module
 
 CUSTOM = "custom"
 
@@ -41,6 +45,23 @@ class Current:
     device: str
     theme: str
     error: str | None
+    module: ModuleSpec | None = None  # `densevis app --module ...`: the config is not used
+
+    @property
+    def source(self) -> Source | None:
+        return self.module if self.module is not None else self.config
+
+
+def custom_module() -> ModuleSpec | None:
+    """The module `densevis app --module ...` opened the app on, if any."""
+    from densevis.app.launch import MODULE_ENV
+
+    text = os.environ.get(MODULE_ENV)
+    if not text:
+        return None
+    with contextlib.suppress(DenseVisError):
+        return ModuleSpec.from_json(text)
+    return None
 
 
 def _preset_fields(name: str) -> dict[str, Any]:
@@ -125,6 +146,9 @@ def sidebar() -> Current:
     """Draw the sidebar controls and return the validated state (call once per run)."""
     initialise()
     bar = st.sidebar
+    module = custom_module()
+    if module is not None:
+        return _module_sidebar(bar, module)
     bar.selectbox("Model", [*PRESETS, CUSTOM], key="preset", on_change=_on_preset_change,
                   help="A preset fills the fields below; change any field for a custom net.")
     bar.slider("Growth rate k", 1, 128, key="growth_rate",
@@ -139,14 +163,7 @@ def sidebar() -> Current:
                         key="compression", help="In (0, 1]; 0.5 halves channels at transitions.")
         st.text_input("Input size", key="input_size", help="224 or HxW, e.g. 224x192")
         st.number_input("Classes", min_value=1, max_value=100_000, key="num_classes")
-    if st.session_state["device"] not in devices():  # e.g. a shared URL naming cuda
-        st.session_state["device"] = "cpu"
-    bar.selectbox("Device", devices(), key="device",
-                  help="Where models are built and timed; cuda and mps appear when present.")
-    bar.selectbox("Figure theme", FIGURE_THEMES, key="theme",
-                  format_func=lambda name: THEME_TITLES.get(name, name),
-                  help="Diagrams, charts and exports; “match app” follows the app's own "
-                       "light or dark theme (Settings in the app menu).")
+    _device_and_theme(bar)
     try:
         config = _config_from_state()
     except DenseVisError as problem:
@@ -156,6 +173,31 @@ def sidebar() -> Current:
     st.session_state["_kept"] = {key: st.session_state[key] for key in _FIELDS}
     return Current(config=config, device=st.session_state["device"],
                    theme=figure_theme(st.session_state["theme"]), error=error)
+
+
+def _device_and_theme(bar: Any) -> None:
+    if st.session_state["device"] not in devices():  # e.g. a shared URL naming cuda
+        st.session_state["device"] = "cpu"
+    bar.selectbox("Device", devices(), key="device",
+                  help="Where models are built and timed; cuda and mps appear when present.")
+    bar.selectbox("Figure theme", FIGURE_THEMES, key="theme",
+                  format_func=lambda name: THEME_TITLES.get(name, name),
+                  help="Diagrams, charts and exports; “match app” follows the app's own "
+                       "light or dark theme (Settings in the app menu).")
+
+
+def _module_sidebar(bar: Any, module: ModuleSpec) -> Current:
+    """The sidebar for a custom module: what it is, device and theme; no config fields."""
+    bar.text_input("Model", "custom module", disabled=True, key="custom_module_label",
+                   help="Opened with `densevis app --module`; its dense blocks are found from "
+                        "the data flow.")
+    bar.caption(f"`{module.label}`" + (f" · {module.args}" if module.args else "") +
+                (f" · weights {module.checkpoint.rsplit('/', 1)[-1]}" if module.checkpoint
+                 else " · random weights"))
+    _device_and_theme(bar)
+    st.session_state["_kept"] = {key: st.session_state[key] for key in _FIELDS}
+    return Current(config=None, device=st.session_state["device"],
+                   theme=figure_theme(st.session_state["theme"]), error=None, module=module)
 
 
 def figure_theme(choice: str) -> str:
@@ -179,18 +221,60 @@ def _write_query_params() -> None:
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _trace_cached(config_json: str, device: str) -> Trace:
-    import json
-
     from densevis.tracer import trace
 
-    return trace(DenseNetConfig.from_dict(json.loads(config_json)), device=device)
+    source = source_of_key(config_json)
+    if isinstance(source, ModuleSpec):
+        from densevis.usermodule import trace_module_spec
+
+        return trace_module_spec(source, device)
+    return trace(source, device=device)
 
 
-def config_key(config: DenseNetConfig) -> str:
-    """A stable text key for a config (cache keys, session storage)."""
+def config_key(config: Source) -> str:
+    """A stable text key for a config or a custom module (cache keys, session storage)."""
     import json
 
+    if isinstance(config, ModuleSpec):
+        return "module:" + config.to_json()
     return json.dumps(config.to_dict(), sort_keys=True)
+
+
+def source_of_key(key: str) -> Source:
+    """Inverse of config_key."""
+    import json
+
+    if key.startswith("module:"):
+        return ModuleSpec.from_json(key.removeprefix("module:"))
+    return DenseNetConfig.from_dict(json.loads(key))
+
+
+def source_of(trace: Trace) -> Source:
+    """What a trace was made from: its config, or the custom module the app was opened on."""
+    if trace.config is not None:
+        return trace.config
+    module = current().module
+    assert module is not None, "a custom trace without a module"
+    return module
+
+
+def needs_config(trace: Trace, what: str) -> bool:
+    """True (after saying so) when a page needs a DenseNet config and this is a custom module."""
+    if trace.config is not None:
+        return False
+    st.info(f"{what} needs a DenseNet config; {trace.model} is a custom module "
+            "(`densevis app --module`). The overview, diagrams, connectivity, channels, layers, "
+            "latency and export pages work on it.")
+    return True
+
+
+def needs_blocks(trace: Trace) -> bool:
+    """True (after saying so) when the trace has no dense block for this page to show."""
+    if trace.blocks:
+        return False
+    st.info(f"No dense blocks found in {trace.model}: this page shows dense blocks. The "
+            "overview, the layer table and latency still apply.")
+    return True
 
 
 def with_growth_rate(config: DenseNetConfig, growth_rate: int) -> DenseNetConfig:
@@ -200,18 +284,19 @@ def with_growth_rate(config: DenseNetConfig, growth_rate: int) -> DenseNetConfig
     return config.replace(growth_rate=growth_rate)
 
 
-def trace_of(config: DenseNetConfig, device: str = "cpu") -> Trace:
-    """The trace of a config, cached per config and device (records are immutable)."""
+def trace_of(config: Source, device: str = "cpu") -> Trace:
+    """The trace of a config (or custom module), cached per source and device (records are
+    immutable)."""
     return _trace_cached(config_key(config), device)
 
 
-def latency_for(config: DenseNetConfig) -> dict[str, float] | None:
+def latency_for(config: Source) -> dict[str, float] | None:
     """Per-op median latency (ms) measured in this session for this config, if any."""
     profile = st.session_state.get("profiles", {}).get(config_key(config))
     return profile.latency_ms() if profile is not None else None
 
 
-def store_profile(config: DenseNetConfig, profile: Any) -> None:
+def store_profile(config: Source, profile: Any) -> None:
     st.session_state.setdefault("profiles", {})[config_key(config)] = profile
 
 
@@ -223,12 +308,13 @@ def current() -> Current:
 def require_trace() -> Trace | None:
     """The current trace, or None after telling the user why there is none."""
     state = current()
-    if state.config is None:
+    if state.source is None:
         st.warning(f"Fix the model settings in the sidebar to see this page: {state.error}")
         return None
-    with st.spinner(f"Tracing {state.config.label}…"):
+    label = state.config.label if state.config is not None else "the custom module"
+    with st.spinner(f"Tracing {label}…"):
         try:
-            return trace_of(state.config, state.device)
+            return trace_of(state.source, state.device)
         except DenseVisError as problem:
             st.error(str(problem))
             return None

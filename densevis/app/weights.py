@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from densevis.app.state import config_key, current, require_trace
+from densevis.app.state import config_key, current, needs_config, require_trace
 from densevis.app.widgets import show_figure
 from densevis.errors import DenseVisError
 from densevis.records import Trace
@@ -36,7 +36,7 @@ def _random_reuse(key: str) -> FeatureReuse:
 
 def render() -> None:
     trace = require_trace()
-    if trace is None:
+    if trace is None or needs_config(trace, "The weights page (checkpoints, feature reuse)"):
         return
     state = current()
     st.title("Weights and feature reuse")

@@ -7,8 +7,7 @@ import base64
 import plotly.graph_objects as go
 import streamlit as st
 
-from densevis.app.state import config_key, trace_of
-from densevis.config import DenseNetConfig
+from densevis.app.state import Source, config_key, source_of_key, trace_of
 from densevis.errors import DenseVisError
 from densevis.render.theme import get_theme
 
@@ -73,7 +72,7 @@ def diagram_svg(config_json: str, device: str, view: str, block: int, layer: int
     from densevis.render.diagrams import DiagramOptions, diagram
     from densevis.render.export import diagram_bytes
 
-    config = DenseNetConfig.from_dict(json.loads(config_json))
+    config = source_of_key(config_json)
     values = json.loads(options_json)
     if "show" in values:
         values["show"] = tuple(values["show"])
@@ -82,7 +81,7 @@ def diagram_svg(config_json: str, device: str, view: str, block: int, layer: int
     return diagram_bytes(graph, "svg")
 
 
-def render_diagram(config: DenseNetConfig, device: str, view: str, block: int = 1,
+def render_diagram(config: Source, device: str, view: str, block: int = 1,
                    layer: int = 1, **options: object) -> bytes | None:
     """SVG bytes of a view, or None after showing why not."""
     import json

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
+from densevis.cli.common import add_module_options, module_spec_from_args
 from densevis.errors import DenseVisError
 
 
@@ -26,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "`densevis app --server.port 8611 --server.headless true`.")
     parser.add_argument("--port", type=_port, help="port to serve on (default 8501)")
     parser.add_argument("--address", help="address to bind, e.g. 127.0.0.1")
+    add_module_options(parser)
+    parser.add_argument("--checkpoint", help="with --module: load this state_dict into it")
+    parser.add_argument("--input-size", help="with --module: 32, 32x48 or 3x32x48")
     parser.set_defaults(func=run, passthrough=True)
 
 
@@ -56,5 +60,15 @@ def streamlit_options(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    importlib.import_module("densevis.app.launch").serve(streamlit_options(args))
+    options = streamlit_options(args)
+    spec = module_spec_from_args(args)
+    if spec is not None:  # open the app on this module; refuse bad input before serving
+        import os
+
+        from densevis.app.launch import MODULE_ENV
+        from densevis.usermodule import trace_module_spec
+
+        trace_module_spec(spec, "cpu")
+        os.environ[MODULE_ENV] = spec.to_json()
+    importlib.import_module("densevis.app.launch").serve(options)
     return 0

@@ -59,13 +59,13 @@ def module_spec_from_args(args: argparse.Namespace) -> Any:
 
     given = [f"--{name.replace('_', '-')}" for name in _CONFIG_OPTIONS
              if getattr(args, name, None) is not None]
-    if args.model != "densenet121":
+    if getattr(args, "model", "densenet121") != "densenet121":
         given.insert(0, "--model")
     if given:
         raise DenseVisError(f"{', '.join(given)} describe a DenseNet config; they do not apply "
                             "to --module")
     return ModuleSpec(args.module, args.module_args or "",
-                      getattr(args, "checkpoint", None) or "")
+                      getattr(args, "checkpoint", None) or "", args.input_size or "")
 
 
 def config_from_args(args: argparse.Namespace) -> DenseNetConfig:

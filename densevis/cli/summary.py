@@ -35,10 +35,9 @@ def load_trace(args: argparse.Namespace) -> Trace:
 
     spec = module_spec_from_args(args)
     if spec is not None:
-        from densevis.usermodule import load_module, parse_module_input_size
+        from densevis.usermodule import trace_module_spec
 
-        size = parse_module_input_size(args.input_size)
-        return trace(load_module(spec, args.device), input_size=size)
+        return trace_module_spec(spec, args.device)
     if getattr(args, "checkpoint", None):
         from densevis.weights import load_checkpoint
 
