@@ -193,7 +193,8 @@ def render() -> None:
     except DenseVisError as problem:
         left.error(str(problem))
         return
-    focus = f"features.{highlight}" if highlight and view in ("block", "full") else None
+    full_names = {_short(row.name): row.name for row in trace.dense_layers()}
+    focus = full_names.get(highlight or "") if view in ("block", "full") else None
     look = get_theme(options.theme)
     with left:
         if note:
