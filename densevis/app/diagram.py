@@ -73,6 +73,13 @@ def _on_action() -> None:
         state.update({key: action[key] for key in ("view", "block", "layer") if key in action})
 
 
+def _follow_selection() -> None:
+    """The selected-layer picker moved: the block and layer pickers follow it."""
+    state = st.session_state
+    if state.get("highlight"):
+        state["block"], state["layer"] = _place(state["highlight"])
+
+
 def _open_layer(block: int, layer: int) -> None:
     st.session_state.update(view="layer", block=block, layer=layer)
 
@@ -123,7 +130,7 @@ def _selection(trace: Trace) -> str:
     """The selected dense layer (URL-bound) and a search that selects one."""
     names = [_short(row.name) for row in trace.dense_layers()]
     highlight = st.selectbox("Selected layer", ["", *names], format_func=lambda n: n or "none",
-                             key="highlight", bind=URL,
+                             key="highlight", bind=URL, on_change=_follow_selection,
                              help="Its inputs and consumers are highlighted in the diagram.")
     st.text_input("Find a layer", key="diagram_search", on_change=_apply_search,
                   args=(trace,), placeholder="3.12 or denseblock3.denselayer12, then Enter")
@@ -196,9 +203,9 @@ def render() -> None:
     full_names = {_short(row.name): row.name for row in trace.dense_layers()}
     focus = full_names.get(highlight or "") if view in ("block", "full") else None
     look = get_theme(options.theme)
+    if note:
+        right.info(note)
     with left:
-        if note:
-            st.info(note)
         canvas({"svg": svg, "key": hashlib.blake2b(svg.encode(), digest_size=8).hexdigest(),
                 "view": view, "focus": focus, "height": CANVAS_HEIGHT, "hint": HINTS[view],
                 "crumbs": _crumbs(trace, view, block, layer), "background": look.backdrop},

@@ -153,6 +153,15 @@ def dense_layer_ops(trace: Trace, block: int, position: int) -> tuple[Op, ...]:
     return tuple(op for op in trace.ops if op.block == block and op.position == position)
 
 
+def block_ops(trace: Trace, block: int) -> dict[int, list[Op]]:
+    """Dense layer l -> its ops, for one block, in one pass over the trace."""
+    groups: dict[int, list[Op]] = {}
+    for op in trace.ops:
+        if op.block == block and op.position is not None:
+            groups.setdefault(op.position, []).append(op)
+    return groups
+
+
 def dense_layer_metric(trace: Trace, row: DenseLayerSummary, metric: str,
                        latency_ms: Mapping[str, float] | None = None) -> float | None:
     """A dense layer's metric value (for the diagrams and the charts alike)."""
@@ -274,11 +283,12 @@ def dense_links(trace: Trace, line: _Line, focus: int | None, bundle: bool) -> l
     ``bundle`` one arc per source to its last consumer stands for all its links."""
     count = len(line.ids) - 2
     widths = trace.source_channels(line.block)
-    pairs = [(link.source, link.target, "link") for link in trace.block_links(line.block)]
-    pairs += [(link.source, link.target, "output-link") for link in trace.output_links
-              if link.block == line.block]
     if bundle:
         pairs = [(s, count + 1, "bundle") for s in range(count + 1)]
+    else:
+        pairs = [(link.source, link.target, "link") for link in trace.block_links(line.block)]
+        pairs += [(link.source, link.target, "output-link") for link in trace.output_links
+                  if link.block == line.block]
     edges = []
     for source, target, role in pairs:
         state = "" if focus is None else "active" if focus in (source, target) else "dim"
@@ -554,14 +564,14 @@ def block_ids(trace: Trace, block: int) -> list[str]:
 def _block_nodes(trace: Trace, block: int, options: DiagramOptions) -> list[Node]:
     """x0, H1..HL and the output (unplaced: x = y = 0, size = the text box)."""
     info, rows, ids = trace.block(block), trace.dense_layers(block), block_ids(trace, block)
-    metric, count = options.color_by, info.dense_layers
+    metric, count, ops = options.color_by, info.dense_layers, block_ops(trace, block)
     nodes = [Node(ids[0], 0, 0, 0, 0, ("x0", str(info.k0)), "block-input", source=(0, count + 1),
                   tooltip=f"block input x0: {info.k0} channels", block=block, position=0)]
     for row in rows:
-        latency = dense_layer_metric(trace, row, "latency", options.latency_ms)
+        latency = group_latency(ops[row.position], options.latency_ms)
         nodes.append(Node(row.name, 0, 0, 0, 0, tuple(layer_lines(row, options.show, latency)),
                           "dense-layer", tooltip=layer_tooltip(row, latency),
-                          metric=dense_layer_metric(trace, row, metric, options.latency_ms)
+                          metric=metric_value(ops[row.position], metric, options.latency_ms)
                           if metric else None, source=(row.position, count + 1),
                           block=block, position=row.position))
     nodes.append(Node(ids[-1], 0, 0, 0, 0, ("out", str(info.out_channels)), "block-output",
@@ -720,9 +730,9 @@ def layer_layout(trace: Trace, block: int, position: int,
 # --------------------------------------------------------------------------- full network
 
 
-def _expanded_lines(trace: Trace, row: DenseLayerSummary) -> list[str]:
+def _expanded_lines(row: DenseLayerSummary, ops: Sequence[Op]) -> list[str]:
     lines = [f"H{row.position}  {row.in_channels} ch"]
-    for op in dense_layer_ops(trace, row.block, row.position):
+    for op in ops:
         if op.kind == "conv" and op.kernel:
             lines.append(f"{op.kernel[0]}×{op.kernel[1]} conv → {op.out_channels}")
         elif op.kind in ("batchnorm", "relu"):
@@ -755,7 +765,9 @@ def _full_nodes(trace: Trace, block: int, options: DiagramOptions) -> list[Node]
     """A block's row: lead, H1..HL, output (and the head after the last block), unplaced."""
     drafts = _block_nodes(trace, block, options)[1:]
     if options.expand:
-        drafts[:-1] = [replace(node, lines=tuple(_expanded_lines(trace, row))) for node, row
+        ops = block_ops(trace, block)
+        drafts[:-1] = [replace(node, lines=tuple(_expanded_lines(row, ops[row.position])))
+                       for node, row
                        in zip(drafts, trace.dense_layers(block), strict=False)]
     drafts[-1] = replace(drafts[-1], lines=("out", drafts[-1].lines[1]))
     lead = _lead(trace, block)
