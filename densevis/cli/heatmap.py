@@ -12,6 +12,7 @@ from densevis.cli.common import (
     emit_text,
     max_memory_from_args,
 )
+from densevis.render.registry import THEMES
 from densevis.reuse import FeatureReuse
 
 FORMATS = ("json", "csv", "svg", "png", "pdf", "html")
@@ -31,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--normalize", choices=("none", "column"),
                         help="chart colours: raw mean |W|, or each column / its max "
                              "(default: none for one block, column for all blocks)")
-    parser.add_argument("--theme", default="light", help="chart theme: light, dark, print")
+    parser.add_argument("--theme", default="light", choices=THEMES, help="chart theme")
     parser.set_defaults(func=run)
 
 

@@ -15,6 +15,7 @@ from densevis.cli.common import (
     max_memory_from_args,
 )
 from densevis.memory import MemoryReport
+from densevis.render.registry import THEMES
 from densevis.units import format_bytes
 
 FORMATS = ("table", "json", "csv", "svg", "png", "pdf", "html")
@@ -32,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--repeats", "-r", type=int, default=3, help="timed steps each way")
     parser.add_argument("--format", choices=FORMATS, default="table")
     parser.add_argument("-o", "--output", help="output file (required for svg, png, pdf, html)")
-    parser.add_argument("--theme", default="light", help="chart theme: light, dark, print")
+    parser.add_argument("--theme", default="light", choices=THEMES, help="chart theme")
     parser.set_defaults(func=run)
 
 

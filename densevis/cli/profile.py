@@ -20,6 +20,7 @@ from densevis.cli.common import (
     rich_text,
 )
 from densevis.errors import DenseVisError
+from densevis.render.registry import THEMES
 from densevis.timing import DevicePeak, Profile, RooflinePoint, ThroughputPoint
 
 
@@ -46,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
     parser.add_argument("-o", "--output", help="write to this file instead of stdout")
     parser.add_argument("--chart", help="write the plotly charts to this HTML file")
-    parser.add_argument("--theme", default="light", help="chart theme: light, dark, print")
+    parser.add_argument("--theme", default="light", choices=THEMES, help="chart theme")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.set_defaults(func=run)
 
