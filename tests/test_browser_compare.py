@@ -4,6 +4,7 @@ shares the comparison, and screenshots of the page in the light, dark and print 
 
 from __future__ import annotations
 
+import pathlib
 from collections.abc import Iterator
 
 import pytest
@@ -24,7 +25,8 @@ _NODE_WIDTHS = """frame => [...frame.querySelectorAll('.compare-config')].map(co
 
 @pytest.fixture()
 def page(browser: object) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1500, "height": 3200})  # type: ignore[attr-defined]
+    context = browser.new_context(viewport={"width": 1500, "height": 3200},  # type: ignore[attr-defined]
+                                  accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(120_000)
     yield page
@@ -50,6 +52,13 @@ def test_compare_draws_k12_and_k48_on_one_channel_scale(server: str, page: objec
     # the table and the legend name the configs, and the URL holds the comparison
     assert page.get_by_text("k=48", exact=True).count() >= 1  # type: ignore[attr-defined]
     assert "compare_rates=12&compare_rates=48" in page.url  # type: ignore[attr-defined]
+    # "export this view": both configs in one SVG, on the same scale as the screen
+    with page.expect_download() as download:  # type: ignore[attr-defined]
+        page.get_by_role("button", name="SVG", exact=True).click()  # type: ignore[attr-defined]
+    assert download.value.suggested_filename == "densenet121-compare-k12-k48-block1.svg"
+    svg = pathlib.Path(download.value.path()).read_text()
+    assert svg.startswith("<?xml") and svg.count('id="c1/features.denseblock1.output"') == 1
+    assert 'id="c2/features.denseblock1.output"' in svg
 
 
 def test_compare_highlights_the_same_layer_in_each(server: str, page: object) -> None:

@@ -9,7 +9,7 @@ from densevis.config import PRESETS
 from densevis.errors import DenseVisError
 from densevis.records import Trace
 from densevis.render import charts, registry
-from densevis.render.comparison import WIDEST_BOX, compared_layouts
+from densevis.render.comparison import WIDEST_BOX, compared_layouts, side_by_side
 from densevis.render.configs import config_names
 from densevis.render.tables import comparison_table, differing_stages, stage_difference_table
 from densevis.render.theme import THEMES, get_theme, growth_rate_color, lightness
@@ -278,3 +278,9 @@ def test_compared_layouts_share_one_channel_scale(trace121: Trace, k12: Trace,
     assert shown[0].node("features.denseblock3").state == "focus"
     with pytest.raises(DenseVisError, match="no dense block 4"):
         compared_layouts([presets["densenet-bc-100"], trace121], "block", block=4)
+    joined = side_by_side([small, large])  # one drawing for files, on the same scale
+    assert joined.node("c1/name").lines == ("k=12",)
+    assert joined.node(f"c2/{out}").w == large.node(out).w
+    assert len(joined.edges) == len(small.edges) + len(large.edges)
+    assert joined.node(f"c1/{out}").x + joined.node(f"c1/{out}").w / 2 < min(
+        x for edge in joined.edges if edge.source.startswith("c2/") for x, _ in edge.points)

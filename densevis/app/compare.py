@@ -24,6 +24,7 @@ from densevis.errors import DenseVisError
 from densevis.records import Trace
 from densevis.render.charts import channel_growth_chart, growth_rate_chart
 from densevis.render.configs import config_names, config_styles, shared_description
+from densevis.render.layout import Layout
 from densevis.render.registry import GROWTH_RATE_LIMITS, GROWTH_RATES, SWEEP_RATES
 from densevis.render.tables import comparison_table, differing_stages, stage_difference_table
 from densevis.render.theme import get_theme
@@ -138,21 +139,55 @@ def _diagrams(traces: list[Trace], configs: list[DenseNetConfig], device: str, t
     colors = [style.color for style in config_styles(configs, theme)]
     page, height = _side_by_side(svgs, names, colors, theme)
     st.iframe(page, height=height, alt="the compared diagrams")
+    _downloads(traces, (keys, device, view, block, layer, differences, theme))
+
+
+def _downloads(traces: list[Trace], place: tuple) -> None:
+    """Export this view: the configs side by side in one file, named after what it holds."""
+    from densevis.app.export import MIME
+    from densevis.render.export import DIAGRAM_FORMATS, file_name
+
+    _, _, view, block, layer, _, _ = place
+    name = file_name(traces, view, block=block if view == "block" else None,
+                     highlight=(block, layer) if layer else None)
+    for column, fmt in zip(st.columns(len(DIAGRAM_FORMATS)), DIAGRAM_FORMATS, strict=True):
+        column.download_button(f"{fmt.upper()}", lambda fmt=fmt: compare_file(*place, fmt),
+                               file_name=f"{name}.{fmt}", mime=MIME[fmt],
+                               key=f"compare_download_{fmt}",
+                               width="stretch", on_click="ignore")
+
+
+def _layouts(config_keys: str, device: str, view: str, block: int, layer: int | None,
+             differences: bool, theme: str) -> list[Layout]:
+    from densevis.render.comparison import compared_layouts
+
+    configs = [DenseNetConfig.from_dict(json.loads(key)) for key in json.loads(config_keys)]
+    traces = [trace_of(config, device) for config in configs]
+    return compared_layouts(traces, view, block, layer, differences, theme)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def compare_svgs(config_keys: str, device: str, view: str, block: int, layer: int | None,
                  differences: bool, theme: str) -> list[str]:
     """Each config's view as SVG text, drawn on one shared channel scale."""
-    from densevis.render.comparison import compared_layouts
     from densevis.render.export import diagram_bytes
     from densevis.render.graphviz import to_graphviz
 
-    configs = [DenseNetConfig.from_dict(json.loads(key)) for key in json.loads(config_keys)]
-    traces = [trace_of(config, device) for config in configs]
-    layouts = compared_layouts(traces, view, block, layer, differences, theme)
+    layouts = _layouts(config_keys, device, view, block, layer, differences, theme)
     return [diagram_bytes(to_graphviz(layout, theme), "svg").decode("utf-8")
             for layout in layouts]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def compare_file(config_keys: str, device: str, view: str, block: int, layer: int | None,
+                 differences: bool, theme: str, fmt: str) -> bytes:
+    """The compared view as one file (the configs side by side, one scale)."""
+    from densevis.render.comparison import side_by_side
+    from densevis.render.export import diagram_bytes
+    from densevis.render.graphviz import to_graphviz
+
+    layouts = _layouts(config_keys, device, view, block, layer, differences, theme)
+    return diagram_bytes(to_graphviz(side_by_side(layouts), theme), fmt)
 
 
 def _points(svg: str, attribute: str) -> float:

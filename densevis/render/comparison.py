@@ -123,3 +123,29 @@ def compared_layouts(traces: Sequence[Trace], view: str = "overview", block: int
     names = config_names([t.config for t in traces])
     return [replace(_widen(lay, t, per_channel), title=name, key=KEY)
             for lay, t, name in zip(layouts, traces, names, strict=True)]
+
+
+def side_by_side(layouts: Sequence[Layout], gap: float = 60.0) -> Layout:
+    """The compared layouts as one drawing, for files: columns left to right on the shared
+    scale, each headed by its config's name; node ids prefixed "c1/", "c2/", ..."""
+    if not layouts:
+        raise DenseVisError("nothing to draw side by side")
+    nodes: list[Node] = []
+    edges: list[Edge] = []
+    left = 0.0
+    for number, lay in enumerate(layouts, start=1):
+        x0, y0, x1, _ = lay.bounds()
+        width, height = text_size((lay.title,), lay.font + 2)
+        shift_x, shift_y = left - x0, height + 24 - y0
+        prefix = f"c{number}/"
+        nodes.append(Node(f"{prefix}name", left + width / 2, height / 2, width, height,
+                          (lay.title,), "input"))
+        nodes += [replace(n, id=prefix + n.id, x=n.x + shift_x, y=n.y + shift_y)
+                  for n in lay.nodes]
+        edges += [replace(e, source=prefix + e.source, target=prefix + e.target,
+                          points=tuple((x + shift_x, y + shift_y) for x, y in e.points))
+                  for e in lay.edges]
+        left += x1 - x0 + gap
+    names = " · ".join(lay.title for lay in layouts)
+    return replace(layouts[0], name=f"compare-{layouts[0].name}", title=names,
+                   nodes=tuple(nodes), edges=tuple(edges), focus=None)
