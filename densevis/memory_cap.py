@@ -82,5 +82,5 @@ def check_bytes(needed: int, what: str, max_memory: Any = None, device: Any = No
     if needed > cap:
         source = "half the free memory" if max_memory is None else "--max-memory"
         raise DenseVisError(
-            f"{what} needs {format_bytes(needed)}, over the {format_bytes(cap)} cap ({source})"
+            f"{what} need {format_bytes(needed)}, over the {format_bytes(cap)} cap ({source})"
         )

@@ -1,6 +1,6 @@
 """Feature-reuse records: the DenseNet paper's Figure 5 as plain values (no torch).
 
-``densevis.weights.feature_reuse(model)`` fills these from a model's weights; the renderers
+``densevis.reuse_measure.feature_reuse(model)`` fills these from a model's weights; the renderers
 and the app only read them.
 
 Pixel (s, l) of a block's matrix is the mean absolute weight of layer l's first convolution
@@ -13,6 +13,7 @@ convolution, or the classifier for the last block.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,11 @@ REUSE_NOTE = (
     "layers most. These are weight magnitudes, not measured information flow: a large "
     "weight on a near-constant feature map can still contribute little."
 )
+
+
+def _json_number(value: float | None) -> float | None:
+    """NaN or infinity (from NaN weights) -> None, so the JSON stays valid."""
+    return value if value is None or math.isfinite(value) else None
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,7 @@ class BlockReuse:
             "conv": self.conv,
             "rows": self.row_labels,
             "columns": self.column_labels,
-            "values": [list(row) for row in self.values],
+            "values": [[_json_number(v) for v in row] for row in self.values],
         }
 
     @classmethod
@@ -139,7 +145,7 @@ class FeatureReuse:
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeatureReuse:

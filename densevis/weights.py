@@ -1,20 +1,25 @@
-"""Real weights: load and save checkpoints safely, infer their config, and compute the
-feature-reuse heat map (the DenseNet paper's Figure 5) from a model's weights.
+"""Real weights: load and save checkpoints safely, infer their config, download torchvision's.
 
-Loading never runs code from the file: PyTorch files go through
+Loading never runs code from the file: a PyTorch zip file is first checked with
+``torch.serialization.get_unsafe_globals_in_checkpoint`` and then read with
 ``torch.load(..., weights_only=True)`` (its restricted unpickler refuses any global that is not
-a tensor or plain container), ``.safetensors`` files through the ``safetensors`` package.
+a tensor or plain container); ``.safetensors`` files go through the ``safetensors`` package.
+The tensors' declared sizes (shape x dtype, stride-0 expansions included) are held against the
+memory cap before a model is built or any tensor is expanded. The feature-reuse heat map
+computed from loaded weights lives in ``densevis.reuse_measure``.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import pickle
 import re
 import struct
 import warnings
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +31,8 @@ from torch import nn
 from densevis.config import PRESETS, DenseNetConfig
 from densevis.devices import resolve_device
 from densevis.errors import DenseVisError
-from densevis.memory_cap import check_memory
+from densevis.memory_cap import check_bytes, check_memory
 from densevis.model import DenseNet
-from densevis.reuse import BlockReuse, FeatureReuse
 from densevis.units import format_bytes
 
 DEFAULT_MAX_BYTES = 1024**3  # refuse files over 1 GiB (densenet161 is 111 MiB)
@@ -64,6 +68,16 @@ class LoadedCheckpoint:
     filled_batch_counters: int = 0  # BatchNorm num_batches_tracked absent from old files
     source_dtype: str = "float32"
     notes: list[str] = field(default_factory=list)
+    non_finite: list[str] = field(default_factory=list)  # tensors holding NaN or infinity
+
+    @property
+    def warning(self) -> str | None:
+        """One line for the user when some weights are NaN or infinite, else None."""
+        if not self.non_finite:
+            return None
+        return (f"{len(self.non_finite)} tensor(s) in {self.source!r} hold NaN or infinite "
+                f"values ({_names(self.non_finite)}); results computed from them are NaN "
+                "(null in JSON)")
 
 
 # --------------------------------------------------------------------------- reading
@@ -154,69 +168,31 @@ def _load_safetensors(data: bytes, source: str) -> tuple[dict[str, Any], dict[st
     return dict(tensors), config
 
 
-_SAFE_GLOBAL_PREFIXES = ("torch.", "collections.OrderedDict", "builtins.set")
-
-
-def _pickle_globals(data: bytes) -> list[str]:
-    """Globals a pickle (or a torch zip's data.pkl) names, read with pickletools: nothing
-    is executed. Best effort: stops quietly where the data is damaged."""
-    import pickletools
-    import zipfile
-
-    streams = []
-    if data[:4] == b"PK\x03\x04":
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                streams = [archive.read(n) for n in archive.namelist()
-                           if n.endswith("data.pkl")]
-        except (zipfile.BadZipFile, OSError, ValueError):
-            return []
-    else:
-        streams = [data]
-    found: list[str] = []
-    for stream in streams:
-        buffer = io.BytesIO(stream)
-        strings: list[str] = []
-        while buffer.tell() < len(stream):
-            start = buffer.tell()
-            try:
-                for opcode, arg, _ in pickletools.genops(buffer):
-                    if opcode.name == "GLOBAL" and isinstance(arg, str):
-                        found.append(arg.replace(" ", "."))
-                    elif opcode.name == "STACK_GLOBAL" and len(strings) >= 2:
-                        found.append(f"{strings[-2]}.{strings[-1]}")
-                    elif isinstance(arg, str):
-                        strings.append(arg)
-            except Exception:  # damaged data: report what was read so far
-                break
-            if buffer.tell() == start:
-                break
-    return found
+def _refused(source: str, names: list[str]) -> DenseVisError:
+    named = f" ({', '.join(sorted(set(names))[:3])})" if names else ""
+    return DenseVisError(
+        f"refused {source!r}: it is not plain weights — loading it would need to run pickled "
+        f"code{named}, or it is damaged; nothing from it was executed. Save only the "
+        "state_dict (torch.save(model.state_dict(), path)) or use .safetensors"
+    )
 
 
 def _load_pytorch(data: bytes, source: str) -> Any:
-    """torch.load with weights_only=True; any pickle that needs code is refused, never run."""
+    """torch.load with weights_only=True, after torch's own static check of a zip file's
+    globals; any pickle that needs code is refused, never run."""
+    if zipfile.is_zipfile(io.BytesIO(data)):
+        try:
+            unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(data))
+        except Exception:  # damaged archive or pickle: torch.load below says what it can
+            unsafe = []
+        if unsafe:
+            raise _refused(source, unsafe)
     try:
         with warnings.catch_warnings():  # "Detected pickle protocol 4" is noise for users
             warnings.simplefilter("ignore", UserWarning)
             return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        text = str(error)
-        found = re.search(r"(?:unsupported GLOBAL|Unsupported global: GLOBAL) ([\w.]+)", text)
-        unsafe = [found.group(1)] if found else [
-            name for name in _pickle_globals(data) if not name.startswith(_SAFE_GLOBAL_PREFIXES)
-        ]
-        if unsafe:
-            raise DenseVisError(
-                f"refused {source!r}: it is not plain weights — loading it would need to "
-                f"run pickled code ({', '.join(sorted(set(unsafe))[:3])}); nothing from it was "
-                "executed. Save only the state_dict (torch.save(model.state_dict(), path)) "
-                "or use .safetensors"
-            ) from None
-        raise DenseVisError(
-            f"{source!r} is not a PyTorch checkpoint (or is truncated): the restricted "
-            "unpickler could not read it"
-        ) from None
+    except pickle.UnpicklingError:
+        raise _refused(source, []) from None
     except (RuntimeError, EOFError, KeyError, ValueError, IndexError, struct.error,
             UnicodeDecodeError, AttributeError, TypeError, OSError) as error:
         detail = str(error).split(".")[0][:120]
@@ -271,13 +247,25 @@ def _strip_prefix(state_dict: dict[str, Any]) -> tuple[dict[str, Any], str]:
 # --------------------------------------------------------------------------- config
 
 
-def _need(state_dict: Mapping[str, torch.Tensor], key: str) -> torch.Tensor:
+def _need(state_dict: Mapping[str, torch.Tensor], key: str, dims: int) -> tuple[int, ...]:
+    """The shape of a weight that must be there, with ``dims`` dimensions, none of them 0."""
     if key not in state_dict:
         raise DenseVisError(
             f"cannot infer the DenseNet config: no tensor {key!r} (is this a DenseNet "
             "checkpoint with torchvision's key names?)"
         )
-    return state_dict[key]
+    return _shape(state_dict[key], key, dims)
+
+
+def _shape(tensor: torch.Tensor, key: str, dims: int) -> tuple[int, ...]:
+    shape = tuple(int(size) for size in tensor.shape)
+    if len(shape) != dims or 0 in shape:
+        what = "a convolution" if dims == 4 else "a linear layer"
+        raise DenseVisError(
+            f"cannot infer the DenseNet config: {key} has shape {shape}, not {what}'s "
+            f"{dims}-d weight with no empty dimension"
+        )
+    return shape
 
 
 def _compression(pairs: list[tuple[int, int]]) -> float:
@@ -307,10 +295,7 @@ def infer_config(state_dict: Mapping[str, torch.Tensor]) -> DenseNetConfig:
     a 7x7 conv0 means the imagenet stem, 3x3 the cifar stem. Dropout cannot be seen in weights
     (0), and the input size is the stem's usual one (224 or 32).
     """
-    conv0 = _need(state_dict, "features.conv0.weight")
-    if conv0.dim() != 4:
-        raise DenseVisError("features.conv0.weight is not a 4-d convolution weight")
-    init, in_channels, kernel = int(conv0.shape[0]), int(conv0.shape[1]), int(conv0.shape[2])
+    init, in_channels, kernel, _ = _need(state_dict, "features.conv0.weight", 4)
     stem = {7: "imagenet", 3: "cifar"}.get(kernel)
     if stem is None:
         raise DenseVisError(f"conv0 is {kernel}x{kernel}; only 7x7 (imagenet) and 3x3 (cifar) "
@@ -322,7 +307,7 @@ def infer_config(state_dict: Mapping[str, torch.Tensor]) -> DenseNetConfig:
         found = layer_key.match(key)
         if found:
             layers.setdefault(int(found.group(1)), set()).add(int(found.group(2)))
-            growth.add(int(value.shape[0]))
+            growth.add(_shape(value, key, 4)[0])
     if not layers:
         raise DenseVisError("cannot infer the DenseNet config: no dense layers "
                             "(features.denseblockB.denselayerL.conv2.weight) in the file")
@@ -338,25 +323,25 @@ def infer_config(state_dict: Mapping[str, torch.Tensor]) -> DenseNetConfig:
     if len(growth) != 1:
         raise DenseVisError(f"dense layers disagree on the growth rate: {sorted(growth)}")
     k = growth.pop()
-    conv1 = state_dict.get("features.denseblock1.denselayer1.conv1.weight")
-    if conv1 is None:
+    bottleneck_key = "features.denseblock1.denselayer1.conv1.weight"
+    if bottleneck_key not in state_dict:
         bn_size = 0
-    elif int(conv1.shape[0]) % k:
-        raise DenseVisError(f"bottleneck width {conv1.shape[0]} is not a multiple of k = {k}")
+    elif (width := _need(state_dict, bottleneck_key, 4)[0]) % k:
+        raise DenseVisError(f"bottleneck width {width} is not a multiple of k = {k}")
     else:
-        bn_size = int(conv1.shape[0]) // k
+        bn_size = width // k
     pairs = []
     for block in blocks[:-1]:
-        weight = _need(state_dict, f"features.transition{block}.conv.weight")
-        pairs.append((int(weight.shape[1]), int(weight.shape[0])))
-    classifier = _need(state_dict, "classifier.weight")
+        out, channels, *_ = _need(state_dict, f"features.transition{block}.conv.weight", 4)
+        pairs.append((channels, out))
+    classes, _ = _need(state_dict, "classifier.weight", 2)
     config = DenseNetConfig(
         growth_rate=k,
         block_config=tuple(block_config),
         num_init_features=init,
         bn_size=bn_size,
         compression=_compression(pairs),
-        num_classes=int(classifier.shape[0]),
+        num_classes=classes,
         input_size=(224, 224) if stem == "imagenet" else (32, 32),
         in_channels=in_channels,
         stem=stem,  # type: ignore[arg-type]
@@ -428,6 +413,7 @@ def load_checkpoint(
     else:
         fmt = "pytorch"
         tensors, saved_config = _unwrap(_load_pytorch(data, source), source)
+    _check_declared_size(tensors, source, max_memory)
     tensors, prefix = _strip_prefix(tensors)
     if prefix:
         notes.append(f"removed the prefix {prefix!r} from every key")
@@ -450,10 +436,12 @@ def load_checkpoint(
         config_from = "inferred"
     target = resolve_device(device)
     check_memory(config, max_memory, device=target)
-    with torch.device(target):
+    with torch.device("meta"):  # shapes only: every value comes from the file
         model = DenseNet(config, init_weights=False)
     tensors, filled = _check_keys(model, tensors, source)
+    model = model.to_empty(device=target)
     model.load_state_dict(tensors, strict=True)
+    non_finite = [key for key, value in model.state_dict().items() if not _finite(value)]
     if dtypes and dtypes != ["float32"]:
         notes.append(f"file tensors are {', '.join(dtypes)}; loaded into float32")
     return LoadedCheckpoint(
@@ -469,7 +457,31 @@ def load_checkpoint(
         filled_batch_counters=filled,
         source_dtype=dtypes[0] if len(dtypes) == 1 else ",".join(dtypes) or "none",
         notes=notes,
+        non_finite=non_finite,
     )
+
+
+def _finite(tensor: torch.Tensor, chunk: int = 1 << 22) -> bool:
+    """True when no value is NaN or infinite, without a temporary the size of the tensor: a
+    finite sum proves it (a NaN or an infinity propagates); otherwise (NaN, or an overflowing
+    sum) the values are checked slice by slice."""
+    if not tensor.is_floating_point() or math.isfinite(float(tensor.sum())):
+        return True
+    flat = tensor.reshape(-1)
+    return all(bool(torch.isfinite(flat[start:start + chunk]).all())
+               for start in range(0, flat.numel(), chunk))
+
+
+def _check_declared_size(tensors: Mapping[str, torch.Tensor], source: str,
+                         max_memory: int | None) -> None:
+    """Hold the tensors' declared sizes (shape x dtype) against the memory cap before any is
+    copied or expanded: a stride-0 view takes no room in the file but its full size in a
+    model."""
+    largest = max(tensors, key=lambda key: tensors[key].numel())
+    declared = sum(value.numel() * value.element_size() for value in tensors.values())
+    shape = tuple(tensors[largest].shape)
+    check_bytes(declared, f"the tensors {source!r} declares (largest: {largest} {shape})",
+                max_memory)
 
 
 def save_checkpoint(model: DenseNet, path: str | os.PathLike[str]) -> Path:
@@ -488,82 +500,29 @@ def save_checkpoint(model: DenseNet, path: str | os.PathLike[str]) -> Path:
 
 
 def download_torchvision_weights(name: str, directory: str | os.PathLike[str]) -> Path:
-    """Download torchvision's ImageNet weights for a preset into ``directory`` (network)."""
-    import urllib.request
+    """Download torchvision's ImageNet weights for a preset into ``directory`` (network).
 
-    key = name.strip().lower()
+    ``torch.hub.download_url_to_file`` writes to a uniquely named partial file (two downloads
+    never collide) and checks the SHA-256 prefix the file name carries ("-a639ec97") before
+    moving it into place; a mismatch leaves nothing behind.
+    """
+    key = str(name).strip().lower()
     if key not in TORCHVISION_URLS:
         raise DenseVisError(
             f"no torchvision weights for {name!r}; known: {', '.join(TORCHVISION_URLS)}"
         )
     url = TORCHVISION_URLS[key]
-    target = Path(directory) / url.rsplit("/", 1)[1]
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".part")
-        with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:
-            while chunk := response.read(1 << 20):
-                out.write(chunk)
-        partial.replace(target)
+    file_name = url.rsplit("/", 1)[1]
+    target = Path(directory) / file_name
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = torch.hub.HASH_REGEX.search(file_name)
+    try:
+        torch.hub.download_url_to_file(url, str(target), progress=False,
+                                       hash_prefix=digest.group(1) if digest else None)
+    except RuntimeError as error:  # torch.hub's hash check
+        raise DenseVisError(f"downloaded {file_name} is not the published file: {error}") from None
+    except OSError as error:
+        raise DenseVisError(f"could not download {url}: {error}") from None
     return target
-
-
-# --------------------------------------------------------------------------- feature reuse
-
-
-def _mean_abs(weight: torch.Tensor, start: int, stop: int) -> float:
-    """Mean |W| over out-channels, kernel and input channels start..stop-1."""
-    return float(weight[:, start:stop].abs().mean())
-
-
-def feature_reuse(model: DenseNet | LoadedCheckpoint, weights: str | None = None
-                  ) -> FeatureReuse:
-    """Figure 5 of the DenseNet paper for every block of ``model`` (records, no tensors).
-
-    ``weights`` names where the weights came from (defaults to the checkpoint's source, or
-    "random initialisation" for a bare model).
-    """
-    if isinstance(model, LoadedCheckpoint):
-        weights = weights or Path(model.source).name
-        model = model.model
-    if not isinstance(model, DenseNet):
-        raise DenseVisError(f"feature reuse needs a densevis DenseNet, got {type(model).__name__}")
-    config = model.config
-    features = model.features
-    blocks = []
-    count = len(config.block_config)
-    with torch.no_grad():
-        for index in range(1, count + 1):
-            block = getattr(features, f"denseblock{index}")
-            dense = block.dense_layers()
-            conv_name = "conv1" if dense[0].bottleneck else "conv2"
-            first = getattr(dense[0], conv_name).weight
-            k0 = int(first.shape[1])
-            k = int(dense[0].conv2.weight.shape[0])
-            size = len(dense)
-
-            def ranges(sources: int, k0: int = k0, k: int = k) -> list[tuple[int, int]]:
-                return [(0, k0)] + [(k0 + k * (s - 1), k0 + k * s) for s in range(1, sources)]
-
-            columns: list[list[float | None]] = []
-            for position, layer in enumerate(dense, start=1):
-                weight = getattr(layer, conv_name).weight.detach().float().cpu()
-                if int(weight.shape[1]) != k0 + k * (position - 1):
-                    raise DenseVisError(f"block {index} layer {position}: unexpected input width")
-                column: list[float | None] = [_mean_abs(weight, a, b)
-                                              for a, b in ranges(position)]
-                columns.append(column + [None] * (size + 1 - position))
-            if index < count:
-                final, final_name = "transition", f"features.transition{index}.conv"
-                weight = getattr(features, f"transition{index}").conv.weight
-            else:
-                final, final_name = "classifier", "classifier"
-                weight = model.classifier.weight
-            weight = weight.detach().float().cpu()
-            columns.append([_mean_abs(weight, a, b) for a, b in ranges(size + 1)])
-            values = tuple(tuple(col[s] for col in columns) for s in range(size + 1))
-            blocks.append(BlockReuse(block=index, layers=size, k0=k0, growth_rate=k,
-                                     final=final, final_name=final_name, conv=conv_name,
-                                     values=values))
-    return FeatureReuse(model=config.label, config=config,
-                        weights=weights or "random initialisation", blocks=tuple(blocks))

@@ -18,10 +18,10 @@ from densevis import DenseVisError, build_model, get_config
 from densevis.cli import main
 from densevis.config import DenseNetConfig
 from densevis.reuse import REUSE_NOTE, FeatureReuse
+from densevis.reuse_measure import feature_reuse
 from densevis.weights import (
     LEGACY_KEY,
     TORCHVISION_URLS,
-    feature_reuse,
     infer_config,
     load_checkpoint,
     save_checkpoint,
@@ -322,3 +322,118 @@ def test_heatmap_chart_reads_records_only(small_model: torch.nn.Module) -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize(("key", "value", "shown"), [
+    ("features.conv0.weight", torch.zeros(6), "(6,)"),
+    ("features.denseblock1.denselayer1.conv2.weight", torch.tensor(2.0), "()"),
+    ("features.denseblock1.denselayer1.conv2.weight", torch.zeros(0, 8, 3, 3), "(0, 8, 3, 3)"),
+    ("features.transition1.conv.weight", torch.zeros(18), "(18,)"),
+    ("classifier.weight", torch.tensor(1.0), "()"),
+])
+def test_crafted_shapes_are_named_not_crashed(small_model: torch.nn.Module, tmp_path: Path,
+                                              key: str, value: torch.Tensor, shown: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    state = dict(small_model.state_dict())
+    state[key] = value
+    path = tmp_path / "crafted.pth"
+    torch.save(state, path)
+    with pytest.raises(DenseVisError, match=f"{key} has shape {re.escape(shown)}"):
+        load_checkpoint(path, device="cpu")
+    assert main(["heatmap", "--checkpoint", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("densevis: error: cannot infer") and err.count("\n") == 1
+
+
+def _expanded(small_model: torch.nn.Module, classes: int) -> dict[str, torch.Tensor]:
+    """A state_dict whose classifier is a stride-0 view: tiny on disk, huge once copied."""
+    state = dict(small_model.state_dict())
+    width = state["classifier.weight"].shape[1]
+    state["classifier.weight"] = torch.zeros(1, width).expand(classes, width)
+    state["classifier.bias"] = torch.zeros(1).expand(classes)
+    return state
+
+
+def test_declared_sizes_are_held_against_the_cap_before_building(
+        small_model: torch.nn.Module, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import densevis.weights
+
+    path = tmp_path / "wide.pth"
+    torch.save(_expanded(small_model, 10_000_000), path)
+    assert path.stat().st_size < 100_000  # the file is small; its tensors are not
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("built a model before checking the declared sizes")
+
+    monkeypatch.setattr(densevis.weights, "DenseNet", never)
+    with pytest.raises(DenseVisError, match=r"declares \(largest: classifier.weight "
+                                            r"\(10000000, \d+\)\) need .* over the 1.0 MiB cap"):
+        load_checkpoint(path, device="cpu", max_memory=1024**2)
+    for command in ("summary", "heatmap", "memory"):
+        assert main([command, "--checkpoint", str(path), "--max-memory", "1M"]) == 2
+        assert "declares" in capsys.readouterr().err
+
+
+def test_expanded_tensors_within_the_cap_load_as_real_tensors(small_model: torch.nn.Module
+                                                              ) -> None:
+    buffer = io.BytesIO()
+    torch.save(_expanded(small_model, 7), buffer)
+    loaded = load_checkpoint(buffer.getvalue(), device="cpu")
+    assert loaded.config.num_classes == 7
+    assert loaded.model.classifier.weight.stride() == (loaded.model.classifier.weight.shape[1], 1)
+
+
+def test_nan_weights_warn_and_write_null(small_model: torch.nn.Module, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    state = dict(small_model.state_dict())
+    weight = state["features.denseblock1.denselayer1.conv1.weight"].clone()
+    weight[0, 0, 0, 0] = float("nan")
+    state["features.denseblock1.denselayer1.conv1.weight"] = weight
+    path = tmp_path / "nan.pth"
+    torch.save(state, path)
+    loaded = load_checkpoint(path, device="cpu")
+    assert loaded.non_finite == ["features.denseblock1.denselayer1.conv1.weight"]
+    out = tmp_path / "reuse.json"
+    assert main(["heatmap", "--checkpoint", str(path), "-o", str(out)]) == 0
+    assert "warning: 1 tensor(s)" in capsys.readouterr().err
+    data = json.loads(out.read_text(), parse_constant=lambda name: pytest.fail(name))
+    assert data["blocks"][0]["values"][0][0] is None  # source 0 -> layer 1 read the NaN
+    assert data["blocks"][0]["values"][0][1] is not None
+    assert load_checkpoint(_saved(small_model.state_dict()), device="cpu").warning is None
+
+
+@pytest.mark.parametrize("flags", [["--growth-rate", "12"], ["--blocks", "6,12"],
+                                   ["--model", "densenet169"]])
+def test_checkpoint_with_model_flags_is_refused(small_model: torch.nn.Module, tmp_path: Path,
+                                                flags: list[str],
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "m.pth"
+    save_checkpoint(small_model, path)
+    assert main(["summary", "--checkpoint", str(path), *flags]) == 2
+    assert f"--checkpoint decides the model, so {flags[0]} cannot be used with it" in \
+        capsys.readouterr().err
+
+
+def test_download_checks_the_hash_in_the_file_name(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+
+    import densevis.weights
+    from densevis.weights import download_torchvision_weights
+
+    payload = b"pretend weights"
+    digest = hashlib.sha256(payload).hexdigest()[:8]
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / f"densenet121-{digest}.pth").write_bytes(payload)
+    (served / "densenet169-00000000.pth").write_bytes(payload)
+    monkeypatch.setattr(densevis.weights, "TORCHVISION_URLS", {
+        "densenet121": (served / f"densenet121-{digest}.pth").as_uri(),
+        "densenet169": (served / "densenet169-00000000.pth").as_uri(),
+    })
+    target = tmp_path / "cache"
+    assert download_torchvision_weights("densenet121", target).read_bytes() == payload
+    with pytest.raises(DenseVisError, match="densenet169-00000000.pth is not the published"):
+        download_torchvision_weights("densenet169", target)
+    assert sorted(p.name for p in target.iterdir()) == [f"densenet121-{digest}.pth"]

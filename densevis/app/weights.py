@@ -28,7 +28,7 @@ def _random_reuse(key: str) -> FeatureReuse:
 
     from densevis.config import DenseNetConfig
     from densevis.model import build_model
-    from densevis.weights import feature_reuse
+    from densevis.reuse_measure import feature_reuse
 
     config = DenseNetConfig.from_dict(json.loads(key))
     return feature_reuse(build_model(config, "cpu"))
@@ -60,7 +60,8 @@ def render() -> None:
 
 
 def _load(upload: UploadedFile) -> FeatureReuse | None:
-    from densevis.weights import feature_reuse, load_checkpoint
+    from densevis.reuse_measure import feature_reuse
+    from densevis.weights import load_checkpoint
 
     if upload.size > UPLOAD_LIMIT_MB * 1024**2:
         st.error(f"{upload.name} is {upload.size / 1024**2:.0f} MB, over the "

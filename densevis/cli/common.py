@@ -6,17 +6,20 @@ import argparse
 import io
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from densevis.config import DenseNetConfig, get_config
+from densevis.config import DEFAULT_PRESET, DenseNetConfig, get_config
 from densevis.spec import parse_blocks, parse_bytes, parse_input_size
+
+if TYPE_CHECKING:
+    from densevis.weights import LoadedCheckpoint
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """--model and the custom-config overrides, --device and --max-memory."""
     group = parser.add_argument_group("model")
-    group.add_argument("--model", default="densenet121",
-                       help="preset: densenet121/169/201/161/264, densenet-bc-100")
+    group.add_argument("--model", help="preset: densenet121 (default), densenet169/201/161/264, "
+                                        "densenet-bc-100")
     group.add_argument("--growth-rate", "-k", type=int, help="growth rate k")
     group.add_argument("--blocks", help="layers per dense block, e.g. 6,12,24,16")
     group.add_argument("--init-features", type=int, help="channels out of the stem")
@@ -71,7 +74,7 @@ def module_spec_from_args(args: argparse.Namespace) -> Any:
 def config_from_args(args: argparse.Namespace) -> DenseNetConfig:
     """The config the model options describe (validated)."""
     return get_config(
-        args.model,
+        args.model or DEFAULT_PRESET,
         growth_rate=args.growth_rate,
         block_config=parse_blocks(args.blocks) if args.blocks is not None else None,
         num_init_features=args.init_features,
@@ -85,7 +88,33 @@ def config_from_args(args: argparse.Namespace) -> DenseNetConfig:
 
 
 def max_memory_from_args(args: argparse.Namespace) -> int | None:
-    return parse_bytes(args.max_memory) if args.max_memory else None
+    return parse_bytes(args.max_memory) if args.max_memory is not None else None
+
+
+# Options that describe a model, which a checkpoint already decides.
+MODEL_FLAGS = {"model": "--model", "growth_rate": "--growth-rate", "blocks": "--blocks",
+               "init_features": "--init-features", "bn_size": "--bn-size",
+               "compression": "--compression", "drop_rate": "--drop-rate",
+               "num_classes": "--num-classes", "stem": "--stem"}
+
+
+def load_checkpoint_from_args(args: argparse.Namespace) -> LoadedCheckpoint:
+    """The model in --checkpoint, under --max-memory; model flags alongside it are refused
+    (the file decides the model), and NaN or infinite weights are warned about on stderr."""
+    from densevis.errors import DenseVisError
+    from densevis.weights import load_checkpoint
+
+    given = [flag for key, flag in MODEL_FLAGS.items() if getattr(args, key, None) is not None]
+    if given:
+        raise DenseVisError(
+            f"--checkpoint decides the model, so {', '.join(given)} cannot be used with it; "
+            "drop them (or drop --checkpoint to build the model they describe)"
+        )
+    loaded = load_checkpoint(args.checkpoint, device=args.device,
+                             max_memory=max_memory_from_args(args))
+    if loaded.warning:
+        print(f"densevis: warning: {loaded.warning}", file=sys.stderr)
+    return loaded
 
 
 FIGURE_FORMATS = ("svg", "png", "pdf", "html")

@@ -10,6 +10,7 @@ from densevis.cli.common import (
     check_output,
     config_from_args,
     emit_text,
+    load_checkpoint_from_args,
     max_memory_from_args,
 )
 from densevis.render.registry import THEMES
@@ -38,11 +39,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def compute(args: argparse.Namespace) -> FeatureReuse:
     """The heat map of --checkpoint, or of a randomly initialised model from the options."""
-    from densevis.weights import feature_reuse, load_checkpoint
+    from densevis.reuse_measure import feature_reuse
 
     if args.checkpoint:
-        return feature_reuse(load_checkpoint(args.checkpoint, device="cpu",
-                                             max_memory=max_memory_from_args(args)))
+        args.device = "cpu"
+        return feature_reuse(load_checkpoint_from_args(args))
     from densevis.model import build_model
 
     print(RANDOM_NOTE, file=sys.stderr)

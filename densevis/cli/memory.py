@@ -12,6 +12,7 @@ from densevis.cli.common import (
     check_output,
     config_from_args,
     emit_text,
+    load_checkpoint_from_args,
     max_memory_from_args,
 )
 from densevis.memory import MemoryReport
@@ -43,13 +44,7 @@ def compute(args: argparse.Namespace) -> MemoryReport:
 
     check_batch_size(args.batch_size)
     limit = max_memory_from_args(args)
-    if args.checkpoint:
-        from densevis.weights import load_checkpoint
-
-        model = load_checkpoint(args.checkpoint, device=args.device, max_memory=limit).model
-        target = model
-    else:
-        target = config_from_args(args)
+    target = load_checkpoint_from_args(args).model if args.checkpoint else config_from_args(args)
     analytic = concat_memory(trace(target, device=args.device, max_memory=limit),
                              args.batch_size)
     measured = None

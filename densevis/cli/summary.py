@@ -11,6 +11,7 @@ from densevis.cli.common import (
     check_output,
     config_from_args,
     emit_text,
+    load_checkpoint_from_args,
     max_memory_from_args,
     module_spec_from_args,
     rich_text,
@@ -39,10 +40,8 @@ def load_trace(args: argparse.Namespace) -> Trace:
 
         return trace_module_spec(spec, args.device)
     if getattr(args, "checkpoint", None):
-        from densevis.weights import load_checkpoint
-
-        model = load_checkpoint(args.checkpoint, device=args.device).model
-        return trace(model, max_memory=max_memory_from_args(args))
+        model = load_checkpoint_from_args(args).model
+        return trace(model, input_size=args.input_size, max_memory=max_memory_from_args(args))
     config = config_from_args(args)
     return trace(config, device=args.device, max_memory=max_memory_from_args(args))
 
