@@ -45,8 +45,16 @@ def add_module_options(parser: argparse.ArgumentParser) -> None:
                        help="the factory's keyword arguments as JSON, e.g. '{\"depth\": 40}'")
 
 
-_CONFIG_OPTIONS = ("growth_rate", "blocks", "init_features", "bn_size", "compression",
-                   "drop_rate", "num_classes", "stem")
+# Options that describe a DenseNet config (argparse names), which --module or a checkpoint
+# already decides.
+MODEL_OPTIONS = ("model", "growth_rate", "blocks", "init_features", "bn_size", "compression",
+                 "drop_rate", "num_classes", "stem")
+
+
+def model_options_given(args: argparse.Namespace) -> list[str]:
+    """The DenseNet config flags the user gave, e.g. ["--model", "--blocks"]."""
+    return [f"--{name.replace('_', '-')}" for name in MODEL_OPTIONS
+            if getattr(args, name, None) is not None]
 
 
 def module_spec_from_args(args: argparse.Namespace) -> Any:
@@ -60,10 +68,7 @@ def module_spec_from_args(args: argparse.Namespace) -> Any:
     from densevis.errors import DenseVisError
     from densevis.usermodule import ModuleSpec
 
-    given = [f"--{name.replace('_', '-')}" for name in _CONFIG_OPTIONS
-             if getattr(args, name, None) is not None]
-    if getattr(args, "model", "densenet121") != "densenet121":
-        given.insert(0, "--model")
+    given = model_options_given(args)
     if given:
         raise DenseVisError(f"{', '.join(given)} describe a DenseNet config; they do not apply "
                             "to --module")
@@ -91,20 +96,13 @@ def max_memory_from_args(args: argparse.Namespace) -> int | None:
     return parse_bytes(args.max_memory) if args.max_memory is not None else None
 
 
-# Options that describe a model, which a checkpoint already decides.
-MODEL_FLAGS = {"model": "--model", "growth_rate": "--growth-rate", "blocks": "--blocks",
-               "init_features": "--init-features", "bn_size": "--bn-size",
-               "compression": "--compression", "drop_rate": "--drop-rate",
-               "num_classes": "--num-classes", "stem": "--stem"}
-
-
 def load_checkpoint_from_args(args: argparse.Namespace) -> LoadedCheckpoint:
     """The model in --checkpoint, under --max-memory; model flags alongside it are refused
     (the file decides the model), and NaN or infinite weights are warned about on stderr."""
     from densevis.errors import DenseVisError
     from densevis.weights import load_checkpoint
 
-    given = [flag for key, flag in MODEL_FLAGS.items() if getattr(args, key, None) is not None]
+    given = model_options_given(args)
     if given:
         raise DenseVisError(
             f"--checkpoint decides the model, so {', '.join(given)} cannot be used with it; "
