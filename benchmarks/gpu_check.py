@@ -64,7 +64,7 @@ def main() -> int:
             failures.append(f"batch {batch}: a non-positive or non-finite median")
         if not math.isclose(total, result.hooked_total_ms, rel_tol=0.01):
             failures.append(f"batch {batch}: identity off ({total} vs {result.hooked_total_ms})")
-        points = roofline(densevis.trace(model, batch_size=batch), result, peak)
+        points = roofline(densevis.trace(model, batch_size=batch), result)
         bound = {"compute": 0, "memory": 0}
         for point in points:
             bound[peak.bound(point.intensity)] += 1

@@ -1,8 +1,9 @@
-"""The design card's facts about DenseNet, checked against a trace.
+"""Facts about DenseNet, checked against a trace.
 
-The DenseNet-121 counts are the seed's literal claims, so another config shows the measured
-difference; the formulas (L(L+1)/2 links, k0 + k(l-1) inputs, theta-compression) are checked
-for whatever config was traced.
+The general facts — L(L+1)/2 links per block, k0 + k(l-1) input channels, transitions keeping
+floor(theta * C) channels — hold for every DenseNet and are checked for whatever config was
+traced. DenseNet-121's published op counts are checked only when the trace is DenseNet-121
+(any input size), since another config rightly has other counts.
 """
 
 from __future__ import annotations
@@ -10,24 +11,35 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from densevis.config import PRESETS
 from densevis.metrics import dense_links
 from densevis.records import Trace
 
-SEED_COUNTS = {"7x7": 1, "3x3": 58, "1x1": 61, "avgpool": 4, "linear": 1, "conv": 120}
+# DenseNet-121's ops, as published (torchvision's densenet121, the paper's Table 1).
+DENSENET121_COUNTS = {"7x7": 1, "3x3": 58, "1x1": 61, "avgpool": 4, "linear": 1, "conv": 120}
 
 
 @dataclass(frozen=True)
 class FactCheck:
-    statement: str  # the claim, as the design card words it
+    statement: str  # the claim
     holds: bool
     measured: str  # what the trace shows; the difference when the claim does not hold
+    scope: str = "any DenseNet"  # which models the claim is about
 
 
 def _signed(value: int) -> str:
     return f"{value:+d}"
 
 
+def is_densenet121(trace: Trace) -> bool:
+    """The traced config is DenseNet-121's, at any input size."""
+    reference = PRESETS["densenet121"]
+    return trace.config is not None and \
+        trace.config.replace(name=reference.name, input_size=reference.input_size) == reference
+
+
 def layer_count_fact(trace: Trace) -> FactCheck:
+    """DenseNet-121's published op counts against the trace's (meaningful for 121 only)."""
     counts = trace.counts()
     measured = {
         "7x7": counts["conv"].get("7x7", 0),
@@ -40,14 +52,15 @@ def layer_count_fact(trace: Trace) -> FactCheck:
     text = (f"{measured['7x7']} 7×7 conv, {measured['3x3']} 3×3, {measured['1x1']} 1×1, "
             f"{measured['avgpool']} average pools, {measured['linear']} FC; "
             f"{measured['conv']} convolutions")
-    differences = [f"{key} {_signed(measured[key] - SEED_COUNTS[key])}"
-                   for key in SEED_COUNTS if measured[key] != SEED_COUNTS[key]]
+    differences = [f"{key} {_signed(measured[key] - DENSENET121_COUNTS[key])}"
+                   for key in DENSENET121_COUNTS if measured[key] != DENSENET121_COUNTS[key]]
     if differences:
         text += " (vs DenseNet-121: " + ", ".join(differences) + ")"
     return FactCheck(
         statement="1 7×7 conv, 58 3×3, 61 1×1, 4 average pools, 1 FC; 120 convolutions",
         holds=not differences,
         measured=text,
+        scope="DenseNet-121",
     )
 
 
@@ -74,17 +87,18 @@ def input_channels_fact(trace: Trace) -> FactCheck:
 def transition_fact(trace: Trace) -> FactCheck:
     convs = [layer for layer in trace.ops
              if layer.stage.startswith("transition") and layer.kind == "conv"]
-    halved = all(conv.out_channels == conv.in_channels // 2 for conv in convs)
-    theta = trace.config.compression
+    theta = trace.config.compression if trace.config is not None else 0.5
+    wrong = [f"{conv.in_channels} → {conv.out_channels} (formula "
+             f"{math.floor(theta * conv.in_channels + 1e-9)})" for conv in convs
+             if conv.out_channels != math.floor(theta * conv.in_channels + 1e-9)]
     shown = ", ".join(f"{conv.in_channels} → {conv.out_channels}" for conv in convs) or "none"
-    if not halved:
-        follows = all(conv.out_channels == math.floor(theta * conv.in_channels + 1e-9)
-                      for conv in convs)
-        shown += f" (θ = {theta:g}{', as configured' if follows else ''})"
-    return FactCheck("transitions halve the channels (θ = 0.5)", halved, shown)
+    halves = " (θ = 0.5 halves them)" if theta == 0.5 else ""
+    return FactCheck(f"transitions keep ⌊θ·C⌋ channels, θ = {theta:g}{halves}", not wrong,
+                     "; ".join(wrong) or shown)
 
 
 def check_facts(trace: Trace) -> list[FactCheck]:
-    """Every fact, in the order the design card lists them."""
-    return [layer_count_fact(trace), links_fact(trace), input_channels_fact(trace),
-            transition_fact(trace)]
+    """The general facts for any DenseNet, and DenseNet-121's op counts first when the trace
+    is DenseNet-121."""
+    general = [links_fact(trace), input_channels_fact(trace), transition_fact(trace)]
+    return ([layer_count_fact(trace)] if is_densenet121(trace) else []) + general

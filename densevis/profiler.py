@@ -24,6 +24,7 @@ import os
 import statistics
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from math import prod
@@ -46,15 +47,18 @@ from densevis.timing import (
     Profile,
     RooflinePoint,
     ThroughputPoint,
+    noise_reasons,
+    quartiles,
+    spread,
 )
 
 Progress = Callable[[int, int], None]  # (passes done, passes in all)
 Target = str | DenseNetConfig | nn.Module
 
 _PEAKS: dict[str, DevicePeak] = {}  # measure_peak's cache: one measurement per device
-# One measurement at a time in this process: torch's thread count is process-wide, and two
-# timings running side by side would each measure the other.
-_MEASURING = threading.Lock()
+# One measurement at a time in this process: torch's thread count is process-wide, hooks on a
+# shared module would mix, and two timings running side by side would each measure the other.
+_MEASURING = threading.RLock()
 
 
 # --------------------------------------------------------------------------- inputs
@@ -234,14 +238,6 @@ class _Timer:
         return (time.perf_counter_ns() - start) / 1e6
 
 
-def _quartiles(values: Sequence[float]) -> tuple[float, float, float]:
-    """(q1, median, q3); a single value is its own quartiles."""
-    if len(values) == 1:
-        return values[0], values[0], values[0]
-    q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    return q1, median, q3
-
-
 @contextmanager
 def _on_device(device: torch.device) -> Iterator[None]:
     """Make ``device`` the current CUDA device, so events record on its current stream."""
@@ -265,6 +261,7 @@ def profile_latency(
     threads: int | None = None,
     max_memory: int | None = None,
     input_size: Any = None,
+    time_budget_s: float = 10.0,
 ) -> Profile:
     """Per-layer median latency (with IQR), the unattributed rest and the hook overhead.
 
@@ -274,16 +271,22 @@ def profile_latency(
     ``threads`` fixes torch's intra-op thread count for the run (default: leave it as is);
     the count used is reported. ``progress(done, total)`` is
     called after every pass. Hooks are removed even when interrupted (Ctrl-C).
+
+    After ``repeats`` rounds the last ``repeats`` are judged (``timing.noise_reasons``); while
+    they are noisy, more rounds run until they settle or ``time_budget_s`` more seconds have
+    passed (0: never extend). The profile's ``verdict`` says which, and why.
     """
     check_batch_size(batch_size)
     check_count("warm-up runs", warmup, 0)
     check_count("repeats", repeats, 1)
     check_threads(threads)
-    model, placed = _model(target, device, max_memory, batch_size)
+    check_time_budget(time_budget_s)
     from densevis.tracer import trace
 
-    records = trace(model, input_size=input_size, batch_size=batch_size,
-                    max_memory=max_memory)
+    with _MEASURING:  # the tracer's probe hooks the module too: one caller at a time
+        model, placed = _model(target, device, max_memory, batch_size)
+        records = trace(model, input_size=input_size, batch_size=batch_size,
+                        max_memory=max_memory)
     modules = dict(model.named_modules())
     called_again = {op.name.rsplit(":", 1)[0] for op in records.ops if ":" in op.name}
     timed = [op for op in records.ops if op.name in modules and op.name not in called_again]
@@ -291,11 +294,7 @@ def profile_latency(
     image = _image(model, batch_size, records.image_shape)
     stamps = _Stamps(leaves, placed)
     timer = _Timer(placed)
-    per_layer: list[list[float]] = [[] for _ in leaves]
-    hooked: list[float] = []
-    plain: list[float] = []
-    residual: list[float] = []
-    total_passes = warmup + repeats
+    window = _Window(len(leaves), repeats)
 
     def forward() -> None:
         model(image)
@@ -309,30 +308,35 @@ def profile_latency(
                 timer.run(forward)
                 stamps.layer_ms()  # checks every op ran
                 if progress is not None:
-                    progress(done, total_passes)
-            for done in range(warmup + 1, total_passes + 1):
+                    progress(done, warmup + repeats)
+            extra_since: float | None = None  # when the first full window proved noisy
+            while True:
                 stamps.reset()
                 total = timer.run(forward)
                 times = stamps.layer_ms()
-                hooked.append(total)
-                residual.append(total - sum(times))
-                for bucket, value in zip(per_layer, times, strict=True):
-                    bucket.append(value)
                 stamps.detach()
-                plain.append(timer.run(forward))
+                window.add(total, times, timer.run(forward))
                 stamps.attach()
                 if progress is not None:
-                    progress(done, total_passes)
+                    progress(warmup + window.rounds, warmup + max(repeats, window.rounds))
+                if not window.full:
+                    continue
+                if not window.noise():
+                    break
+                extra_since = extra_since or time.perf_counter()
+                if time.perf_counter() - extra_since >= time_budget_s:
+                    break
         finally:
             stamps.detach()
     timings = []
-    for layer, values in zip(timed, per_layer, strict=True):
-        q1, median, q3 = _quartiles(values)
+    for layer, values in zip(timed, window.per_op, strict=True):
+        q1, median, q3 = quartiles(values)
         timings.append(OpTiming(name=layer.name, kind=layer.kind, block=layer.block,
                                    median_ms=median, q1_ms=q1, q3_ms=q3))
-    hooked_total = statistics.median(hooked)
+    hooked_total = statistics.median(window.hooked)
     layer_sum = sum(t.median_ms for t in timings)
-    rest_q1, _, rest_q3 = _quartiles([total - layer_sum for total in hooked])
+    rest_q1, _, rest_q3 = quartiles([total - layer_sum for total in window.hooked])
+    noise = window.noise()
     return Profile(
         model=records.model,
         device=str(placed),
@@ -345,11 +349,50 @@ def profile_latency(
         unattributed_ms=hooked_total - layer_sum,
         unattributed_q1_ms=rest_q1,
         unattributed_q3_ms=rest_q3,
-        pass_residual_ms=statistics.median(residual),
+        pass_residual_ms=statistics.median(window.residual),
         hooked_total_ms=hooked_total,
-        plain_total_ms=statistics.median(plain),
+        plain_total_ms=statistics.median(window.plain),
         timer="cuda events" if placed.type == "cuda" else "perf_counter_ns",
+        noise=noise,
+        rounds=window.rounds,
     )
+
+
+def check_time_budget(seconds: Any) -> float:
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or \
+            not 0 <= seconds < float("inf"):
+        raise DenseVisError(f"time budget must be a number of seconds >= 0, got {seconds!r}")
+    return float(seconds)
+
+
+class _Window:
+    """The last ``size`` timed rounds: per-op times, hooked and plain totals."""
+
+    def __init__(self, ops: int, size: int) -> None:
+        self.size = size
+        self.rounds = 0
+        self.per_op: list[deque[float]] = [deque(maxlen=size) for _ in range(ops)]
+        self.hooked: deque[float] = deque(maxlen=size)
+        self.plain: deque[float] = deque(maxlen=size)
+        self.residual: deque[float] = deque(maxlen=size)
+
+    @property
+    def full(self) -> bool:
+        return self.rounds >= self.size
+
+    def add(self, hooked: float, op_ms: Sequence[float], plain: float) -> None:
+        self.rounds += 1
+        self.hooked.append(hooked)
+        self.plain.append(plain)
+        self.residual.append(hooked - sum(op_ms))
+        for bucket, value in zip(self.per_op, op_ms, strict=True):
+            bucket.append(value)
+
+    def noise(self) -> tuple[str, ...]:
+        """timing.noise_reasons over the window, with the unattributed time as reported."""
+        op_sum = sum(statistics.median(bucket) for bucket in self.per_op)
+        unattributed = statistics.median(self.hooked) - op_sum
+        return noise_reasons(list(self.hooked), list(self.plain), unattributed)
 
 
 # --------------------------------------------------------------------------- throughput
@@ -426,7 +469,7 @@ def measure_throughput(
             del image
             ms = statistics.median(times)
             points.append(ThroughputPoint(batch_size=batch, images_per_s=batch / (ms / 1e3),
-                                          ms_per_batch=ms))
+                                          ms_per_batch=ms, spread=spread(times)))
     return points
 
 
@@ -498,16 +541,14 @@ def _copy_ms(timer: _Timer, device: torch.device, elements: int) -> tuple[float,
 _ELEMENT_SIZE = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 
 
-def roofline(trace: Trace, profile: Profile, peak: DevicePeak | None = None
-             ) -> list[RooflinePoint]:
+def roofline(trace: Trace, profile: Profile) -> list[RooflinePoint]:
     """Per op: achieved GFLOP/s (roofline FLOPs / median time) and arithmetic intensity.
 
     FLOPs: the trace's (conv and linear: 2 per MAC). BN, ReLU, pools and concatenations have
     no FLOPs in the trace; for the roofline only they count 1 FLOP per output element (a
     concatenation is pure data movement, so it lands far left, memory-bound). Bytes: the op's
     input, weights and output, each read or written once, at the trace's dtype. The trace and
-    the profile must describe the same batch size. ``peak`` is accepted for symmetry with the
-    chart and is not needed for the points themselves.
+    the profile must describe the same batch size.
     """
     if trace.batch_size != profile.batch_size:
         raise DenseVisError(

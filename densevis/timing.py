@@ -7,6 +7,8 @@ the numbers to tables, charts and coloured diagrams.
 from __future__ import annotations
 
 import json
+import statistics
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +16,43 @@ if TYPE_CHECKING:
     import pandas as pd
 
 UNATTRIBUTED = "unattributed"  # name of the row for time no hook could attribute
+SPREAD_LIMIT = 0.10  # a pass-time IQR over 10% of the median is noise
+OVERHEAD_RANGE = (-0.05, 0.30)  # hooks cannot make a pass faster, nor 30% slower on CPU/CUDA
+UNATTRIBUTED_LIMIT = 0.5  # time between hooked ops above half the pass is not glue
+
+
+def quartiles(values: Sequence[float]) -> tuple[float, float, float]:
+    """(q1, median, q3); a single value is its own quartiles."""
+    if len(values) == 1:
+        return values[0], values[0], values[0]
+    q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, median, q3
+
+
+def spread(values: Sequence[float]) -> float:
+    """IQR / median: 0 for identical values."""
+    q1, median, q3 = quartiles(values)
+    return (q3 - q1) / median if median > 0 else 0.0
+
+
+def noise_reasons(hooked_ms: Sequence[float], plain_ms: Sequence[float],
+                  unattributed_ms: float) -> tuple[str, ...]:
+    """Why a set of passes cannot be trusted (empty when it can): the end-to-end times spread,
+    a hook overhead outside the plausible range, or most of the pass unattributed."""
+    reasons = []
+    hooked, plain = statistics.median(hooked_ms), statistics.median(plain_ms)
+    for name, values in (("hooked", hooked_ms), ("plain", plain_ms)):
+        if spread(values) > SPREAD_LIMIT:
+            reasons.append(f"{name} pass times spread {spread(values):.0%} of their median "
+                           f"(IQR; stable under {SPREAD_LIMIT:.0%})")
+    overhead = hooked / plain - 1 if plain > 0 else 0.0
+    low, high = OVERHEAD_RANGE
+    if not low <= overhead <= high:
+        reasons.append(f"hook overhead {overhead:+.0%} is outside the plausible {low:+.0%} to "
+                       f"{high:+.0%}")
+    if hooked > 0 and unattributed_ms > UNATTRIBUTED_LIMIT * hooked:
+        reasons.append(f"unattributed {unattributed_ms:.1f} ms is over half the pass")
+    return tuple(reasons)
 
 
 @dataclass(frozen=True)
@@ -66,6 +105,23 @@ class Profile:
     hooked_total_ms: float  # median end-to-end forward time with the timing hooks attached
     plain_total_ms: float  # median end-to-end forward time without hooks
     timer: str  # "perf_counter_ns" or "cuda events"
+    noise: tuple[str, ...] = ()  # why the measured window is not stable (empty: stable)
+    rounds: int = 0  # timed rounds run in all (the last ``repeats`` are kept); 0 = repeats
+
+    @property
+    def verdict(self) -> str:
+        """"stable" or "noisy", from the spread of pass times and the plausibility of the
+        hook overhead and of the unattributed time."""
+        return "noisy" if self.noise else "stable"
+
+    @property
+    def verdict_text(self) -> str:
+        """One line for people: the verdict and why."""
+        ran = self.rounds or self.repeats
+        if not self.noise:
+            return f"stable: the last {self.repeats} of {ran} rounds agree"
+        never = f"; never settled in {ran} rounds" if ran > self.repeats else ""
+        return f"noisy{never}: " + "; ".join(self.noise)
 
     @property
     def overhead(self) -> float:
@@ -129,6 +185,9 @@ class Profile:
             "unattributed_q1_ms": self.unattributed_q1_ms,
             "unattributed_q3_ms": self.unattributed_q3_ms,
             "pass_residual_ms": self.pass_residual_ms,
+            "verdict": self.verdict,
+            "noise": list(self.noise),
+            "rounds": self.rounds,
             "ops": [asdict(layer) for layer in self.ops],
         }
 
@@ -139,9 +198,11 @@ class Profile:
     def from_dict(cls, data: dict[str, Any]) -> Profile:
         """Inverse of to_dict."""
         fields = {key: value for key, value in data.items()
-                  if key not in ("overhead", "op_sum_ms", "ops", "input_size")}
+                  if key not in ("overhead", "op_sum_ms", "ops", "input_size", "verdict",
+                                 "noise")}
         return cls(
             **fields,
+            noise=tuple(data.get("noise", ())),
             input_size=tuple(data["input_size"]),
             ops=tuple(OpTiming(**op) for op in data["ops"]),
         )
@@ -159,7 +220,12 @@ class ThroughputPoint:
 
     batch_size: int
     images_per_s: float
-    ms_per_batch: float
+    ms_per_batch: float  # median
+    spread: float = 0.0  # IQR / median of the pass times; over SPREAD_LIMIT is noise
+
+    @property
+    def noisy(self) -> bool:
+        return self.spread > SPREAD_LIMIT
 
 
 @dataclass(frozen=True)
@@ -196,9 +262,3 @@ class RooflinePoint:
     intensity: float  # flops / bytes
     block: int | None = None
     median_ms: float = 0.0
-
-
-def throughput_rows(points: list[ThroughputPoint] | tuple[ThroughputPoint, ...]
-                    ) -> list[dict[str, Any]]:
-    """Throughput points as plain dict rows (for JSON and CSV)."""
-    return [asdict(point) for point in points]

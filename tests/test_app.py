@@ -43,7 +43,7 @@ def test_opens_on_densenet121_overview() -> None:
     _no_errors(app)
     assert app.title[0].value == "densenet121"
     assert _metric(app, "Parameters") == "7,978,856"
-    assert _metric(app, "MACs") == "2.834 G"
+    assert _metric(app, "MACs") == "2.83 G"
     facts = " ".join(m.value for m in app.markdown)
     assert (":green[:material/check_circle:] **1 7×7 conv, 58 3×3, 61 1×1, 4 average pools, "
             "1 FC; 120 convolutions**") in facts

@@ -51,7 +51,7 @@ def test_summary_table(capsys: pytest.CaptureFixture[str]) -> None:
         (["--device", "quantum"], "unknown device 'quantum'"),
         (["--device", "cuda:7"], "not available on this machine; available:"),
         (["--growth-rate", "4000", "--blocks", "100,100,100"], "this config needs about"),
-        (["--max-memory", "1M"], "over the 1.0 MiB cap"),
+        (["--max-memory", "1M"], "over the 1 MiB cap"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(

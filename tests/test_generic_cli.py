@@ -104,7 +104,8 @@ def test_bad_module_input_is_one_line_and_exit_2(case: str, message: str, tmp_pa
         "import error": ["summary", "--module", f"{broken}:make"],
         "unsafe checkpoint": ["summary", "--module", RESNET, "--checkpoint", str(evil)],
         "wrong checkpoint": ["summary", "--module", RESNET, "--checkpoint", str(other)],
-        "throughput": ["profile", "--module", RESNET, "--throughput", "--no-progress"],
+        "throughput": ["profile", "--module", RESNET, "--throughput", "--no-progress",
+                       "--time-budget", "0"],
     }[case]
     assert main(argv) == 2
     captured = capsys.readouterr()
@@ -116,7 +117,7 @@ def test_bad_module_input_is_one_line_and_exit_2(case: str, message: str, tmp_pa
 
 def test_profile_of_a_module(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["profile", "--module", RESNET, "--repeats", "2", "--warmup", "0",
-                 "--no-progress", "--format", "json"]) == 0
+                 "--time-budget", "0", "--no-progress", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     names = [op["name"] for op in data["profile"]["ops"]] if "profile" in data else \
         [op["name"] for op in data["ops"]]

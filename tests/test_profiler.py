@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -46,7 +47,8 @@ def small_trace(small_model: DenseNet) -> Trace:
 
 @pytest.fixture(scope="module")
 def small_profile(small_model: DenseNet) -> Profile:
-    return profile_latency(small_model, batch_size=1, warmup=WARMUP, repeats=REPEATS)
+    return profile_latency(small_model, batch_size=1, warmup=WARMUP, repeats=REPEATS,
+                          time_budget_s=0)
 
 
 def _hooks_left(model: torch.nn.Module) -> int:
@@ -116,6 +118,7 @@ def test_progress_threads_and_hooks_are_cleaned_up(small_model: DenseNet) -> Non
     before = torch.get_num_threads()
     small_model.train()
     result = profile_latency(small_model, batch_size=2, warmup=2, repeats=3, threads=1,
+                             time_budget_s=0,
                              progress=lambda done, total: calls.append((done, total)))
     assert calls == [(i, 5) for i in range(1, 6)]
     assert result.threads == 1 and result.batch_size == 2
@@ -136,7 +139,8 @@ def test_interrupt_removes_the_hooks(small_model: DenseNet) -> None:
 
 
 def test_densenet121_has_a_row_for_each_of_its_ops(trace121: Trace) -> None:
-    result = profile_latency("densenet121", device="cpu", warmup=0, repeats=1)
+    result = profile_latency("densenet121", device="cpu", warmup=0, repeats=1,
+                             time_budget_s=0)
     assert list(result.latency_ms()) == [layer.name for layer in trace121.ops]
     assert len(result.ops) == 430
     assert result.op_sum_ms + result.unattributed_ms == pytest.approx(result.hooked_total_ms)
@@ -269,13 +273,13 @@ def test_charts_draw_the_records(small_trace: Trace, small_profile: Profile) -> 
 
 def test_cli_json_and_csv(capsys: pytest.CaptureFixture[str], small_trace: Trace) -> None:
     assert main(["profile", *SMALL_ARGS, "--device", "cpu", "--repeats", "2", "--warmup", "0",
-                 "--format", "json", "--no-progress", "--throughput", "--batch-sizes", "1,2"]
-                ) == 0
+                 "--time-budget", "0", "--format", "json", "--no-progress", "--throughput",
+                 "--batch-sizes", "1,2"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [row["name"] for row in data["ops"]] == [layer.name for layer in small_trace.ops]
     assert [row["batch_size"] for row in data["throughput"]] == [1, 2]
     assert main(["profile", *SMALL_ARGS, "--device", "cpu", "--repeats", "1", "--warmup", "0",
-                 "--format", "csv", "--no-progress"]) == 0
+                 "--time-budget", "0", "--format", "csv", "--no-progress"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("name,kind,block,median_ms,q1_ms,q3_ms")
     assert len(lines) == len(small_trace.ops) + 2
@@ -285,7 +289,7 @@ def test_cli_json_and_csv(capsys: pytest.CaptureFixture[str], small_trace: Trace
 def test_cli_table_with_roofline(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     chart = tmp_path / "perf.html"
     assert main(["profile", *SMALL_ARGS, "--device", "cpu", "--repeats", "1", "--warmup", "0",
-                 "--roofline", "--no-progress", "--chart", str(chart)]) == 0
+                 "--time-budget", "0", "--roofline", "--no-progress", "--chart", str(chart)]) == 0
     out = capsys.readouterr().out
     assert "Layer latency" in out and "unattributed" in out and "overhead" in out
     assert "denseblock2.concat" in out and "memory" in out and "device peak" in out
@@ -329,3 +333,74 @@ def test_cuda_path_uses_events() -> None:
     assert result.timer == "cuda events" and result.device.startswith("cuda")
     assert all(t.median_ms > 0 for t in result.ops)
     assert result.op_sum_ms + result.unattributed_ms == pytest.approx(result.hooked_total_ms)
+
+
+# --------------------------------------------------------------------------- verdict
+
+
+def test_noise_reasons_from_spread_overhead_and_unattributed() -> None:
+    from densevis.timing import noise_reasons
+
+    steady = [10.0, 10.1, 10.0, 10.2, 10.1]
+    assert noise_reasons(steady, steady, unattributed_ms=0.5) == ()
+    spread = noise_reasons([10.0, 30.0, 10.0, 150.0, 12.0], steady, unattributed_ms=0.5)
+    assert spread == ("hooked pass times spread 167% of their median (IQR; stable under 10%)",)
+    faster = noise_reasons([5.0] * 5, [10.0] * 5, unattributed_ms=0.5)  # the CLI's -49 %
+    assert faster == ("hook overhead -50% is outside the plausible -5% to +30%",)
+    assert noise_reasons(steady, steady, unattributed_ms=6.0) == (
+        "unattributed 6.0 ms is over half the pass",)
+
+
+def test_verdict_round_trips_and_reads_as_a_line(small_profile: Profile) -> None:
+    noisy = dataclasses.replace(small_profile, noise=("a reason",), rounds=40)
+    assert noisy.verdict == "noisy"
+    assert noisy.verdict_text == "noisy; never settled in 40 rounds: a reason"
+    data = json.loads(noisy.to_json())
+    assert data["verdict"] == "noisy" and data["noise"] == ["a reason"]
+    assert Profile.from_dict(data) == noisy
+    calm = dataclasses.replace(small_profile, noise=(), rounds=REPEATS)
+    assert calm.verdict_text == f"stable: the last {REPEATS} of {REPEATS} rounds agree"
+
+
+def test_noisy_rounds_repeat_until_the_time_budget(small_model: DenseNet,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import densevis.profiler
+
+    monkeypatch.setattr(densevis.profiler, "noise_reasons", lambda *args: ("forced",))
+    kept = profile_latency(small_model, warmup=0, repeats=3, time_budget_s=0)
+    assert kept.rounds == 3 and kept.verdict == "noisy"
+    extended = profile_latency(small_model, warmup=0, repeats=3, time_budget_s=0.3)
+    assert extended.rounds > 3 and extended.repeats == 3
+    assert "never settled" in extended.verdict_text
+    monkeypatch.setattr(densevis.profiler, "noise_reasons", lambda *args: ())
+    assert profile_latency(small_model, warmup=0, repeats=3, time_budget_s=5).rounds == 3
+
+
+def test_threads_are_capped_at_the_cores_and_never_leak(small_model: DenseNet) -> None:
+    import threading
+
+    from densevis.profiler import cpu_cores
+
+    with pytest.raises(DenseVisError, match=f"threads must be at most {cpu_cores()}"):
+        profile_latency(small_model, threads=cpu_cores() + 1)
+    assert main(["profile", *SMALL_ARGS, "--threads", "100000", "--no-progress"]) == 2
+    before = torch.get_num_threads()
+    results: list[Profile] = []
+    workers = [threading.Thread(target=lambda: results.append(profile_latency(
+        small_model, warmup=0, repeats=2, threads=1, time_budget_s=0))) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert [result.threads for result in results] == [1, 1, 1, 1]
+    assert torch.get_num_threads() == before
+
+
+def test_latency_chart_is_log_scaled_and_marks_clipped_bars(small_profile: Profile) -> None:
+    negative = dataclasses.replace(small_profile, unattributed_ms=-0.2)
+    chart = latency_chart(negative)
+    assert chart.layout.yaxis.type == "log"
+    last = chart.data[-1]
+    assert last.name == "unattributed" and last.y[-1] > 0
+    assert last.marker.pattern.shape[-1] == "x"
+    assert "clipped" in last.customdata[-1][4] and last.customdata[-1][3] == -0.2

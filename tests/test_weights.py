@@ -368,7 +368,7 @@ def test_declared_sizes_are_held_against_the_cap_before_building(
 
     monkeypatch.setattr(densevis.weights, "DenseNet", never)
     with pytest.raises(DenseVisError, match=r"declares \(largest: classifier.weight "
-                                            r"\(10000000, \d+\)\) need .* over the 1.0 MiB cap"):
+                                            r"\(10000000, \d+\)\) need .* over the 1 MiB cap"):
         load_checkpoint(path, device="cpu", max_memory=1024**2)
     for command in ("summary", "heatmap", "memory"):
         assert main([command, "--checkpoint", str(path), "--max-memory", "1M"]) == 2

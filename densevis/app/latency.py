@@ -74,7 +74,7 @@ def _measure(trace: Trace, device: str, batch: int, warmup: int, repeats: int) -
         bar.progress(1.0, text="Measuring the device's peak…")
         peak = measure_peak(device)
         st.session_state["last_profile"] = profile
-        st.session_state["last_roofline"] = (roofline(trace, profile, peak), peak)
+        st.session_state["last_roofline"] = (roofline(trace, profile), peak)
         store_profile(source, profile)
     except DenseVisError as problem:
         st.error(str(problem))

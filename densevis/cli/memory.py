@@ -17,7 +17,7 @@ from densevis.cli.common import (
 )
 from densevis.memory import MemoryReport
 from densevis.render.registry import THEMES
-from densevis.units import format_bytes
+from densevis.units import format_bytes, format_count
 
 FORMATS = ("table", "json", "csv", "svg", "png", "pdf", "html")
 
@@ -83,18 +83,19 @@ def table_text(report: MemoryReport) -> str:
     lines = [f"{a.model}, batch {a.batch_size}, {a.input_size[0]}x{a.input_size[1]}, {a.dtype}",
              "training step = activations kept for backward + parameter gradients "
              f"({format_bytes(a.params_bytes)})", "",
-             f"{'block':>6} {'L':>4} {'concat naive':>14} {'train naive':>13} "
-             f"{'train effic.':>13} {'infer peak':>12}"]
+             "bytes, every digit:",
+             f"{'block':>6} {'L':>4} {'concat naive':>15} {'train naive':>15} "
+             f"{'train effic.':>15} {'infer peak':>15}"]
     for b in a.blocks:
-        lines.append(f"{b.block:>6} {b.layers:>4} {format_bytes(b.concat_naive):>14} "
-                     f"{format_bytes(b.training_naive):>13} "
-                     f"{format_bytes(b.training_efficient):>13} "
-                     f"{format_bytes(b.inference_naive):>12}")
-    lines += ["", f"{'network':<32} {'analytic':>12} {'measured':>12}"]
+        lines.append(f"{b.block:>6} {b.layers:>4} {format_count(b.concat_naive):>15} "
+                     f"{format_count(b.training_naive):>15} "
+                     f"{format_count(b.training_efficient):>15} "
+                     f"{format_count(b.inference_naive):>15}")
+    lines += ["", f"{'network (bytes)':<32} {'analytic':>15} {'measured':>15}"]
     for row in report.rows():
-        measured = format_bytes(row["measured"]) if row["measured"] is not None else "-"
+        measured = format_count(row["measured"]) if row["measured"] is not None else "-"
         label = f"{row['quantity']}, {row['mode']}"
-        lines.append(f"{label:<32} {format_bytes(row['analytic']):>12} {measured:>12}")
+        lines.append(f"{label:<32} {format_count(row['analytic']):>15} {measured:>15}")
     if m is not None:
         lines += ["", f"measured on {m.device} ({m.method}); training step "
                       f"{m.training_naive_seconds * 1000:.0f} ms naive, "

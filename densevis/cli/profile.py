@@ -35,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     group.add_argument("--batch-size", "-b", type=int, default=1, help="images per pass")
     group.add_argument("--warmup", type=int, default=3, help="passes run first and discarded")
     group.add_argument("--repeats", "-r", type=int, default=10, help="timed passes")
+    group.add_argument("--time-budget", type=float, default=10.0,
+                       help="seconds of extra rounds allowed while the timings are noisy "
+                            "(0: never extend; default 10)")
     group.add_argument("--threads", type=int,
                        help="torch intra-op threads (default: torch's own choice)")
     group.add_argument("--throughput", action="store_true",
@@ -66,12 +69,13 @@ def _parse_sizes(text: str | None) -> list[int] | None:
 def _check_args(args: argparse.Namespace) -> None:
     """Refuse bad counts before anything is built."""
     from densevis.checks import check_batch_size, check_count
-    from densevis.profiler import check_threads
+    from densevis.profiler import check_threads, check_time_budget
 
     check_batch_size(args.batch_size)
     check_count("repeats", args.repeats)
     check_count("warm-up runs", args.warmup, 0)
     check_threads(args.threads)
+    check_time_budget(args.time_budget)
 
 
 @contextmanager
@@ -123,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         result = profile_latency(model, batch_size=args.batch_size, warmup=args.warmup,
                                  repeats=args.repeats, threads=args.threads,
                                  max_memory=max_memory, progress=stage("profiling layers"),
-                                 input_size=size)
+                                 input_size=size, time_budget_s=args.time_budget)
         if args.throughput or sizes is not None:
             throughput = measure_throughput(model, batch_sizes=sizes, max_memory=max_memory,
                                             max_batch=args.max_batch, threads=args.threads,
@@ -133,11 +137,23 @@ def run(args: argparse.Namespace) -> int:
             peak = measure_peak(device)
             records = trace(model, input_size=size, batch_size=args.batch_size,
                             max_memory=max_memory)
-            points = roofline(records, result, peak)
+            points = roofline(records, result)
+    _warn_noise(result, throughput)
     if args.chart:
         _write_charts(args.chart, args.theme, result, throughput, points, peak)
     _emit(args, result, throughput, points, peak)
     return 0
+
+
+def _warn_noise(result: Profile, throughput: list[ThroughputPoint] | None) -> None:
+    """One warning line on stderr per measurement that cannot be trusted."""
+    if result.verdict != "stable":
+        print(f"densevis: warning: per-layer timings are {result.verdict_text}", file=sys.stderr)
+    noisy = [point for point in throughput or [] if point.noisy]
+    if noisy:
+        shown = ", ".join(f"batch {p.batch_size} ({p.spread:.0%})" for p in noisy)
+        print(f"densevis: warning: throughput is noisy at {shown} (IQR / median of the pass "
+              "times); rerun on a quieter machine or with more --repeats", file=sys.stderr)
 
 
 def _model_from_args(args: argparse.Namespace, max_memory: int | None) -> tuple[Any, Any]:
@@ -215,6 +231,7 @@ def print_tables(result: Profile, throughput: list[ThroughputPoint] | None = Non
               f"{result.threads} threads, batch {result.batch_size}, input "
               f"{result.input_size[0]}x{result.input_size[1]}, warm-up {result.warmup}, "
               f"median of {result.repeats} passes")
+    out.print(f"verdict: {result.verdict_text}")
     out.print(f"end-to-end: {result.plain_total_ms:.3f} ms without hooks, "
               f"{result.hooked_total_ms:.3f} ms with hooks (overhead "
               f"{100 * result.overhead:+.1f}%); per-layer sum {result.op_sum_ms:.3f} ms + "

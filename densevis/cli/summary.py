@@ -99,7 +99,7 @@ def print_table(result: Trace, console: object | None = None) -> None:
     for column, justify in (("#", "right"), ("layer", "left"), ("kind", "left"),
                             ("in", "right"), ("out", "right"), ("kernel", "right"),
                             ("output", "right"), ("params", "right"), ("MACs", "right"),
-                            ("activations", "right")):
+                            ("activations (B)", "right")):
         layers.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for layer in result.ops:
         kernel = f"{layer.kernel[0]}x{layer.kernel[1]}/{layer.stride[0]}" if layer.kernel and \
@@ -108,7 +108,7 @@ def print_table(result: Trace, console: object | None = None) -> None:
                        str(layer.out_channels), kernel,
                        "x".join(str(v) for v in layer.output_shape[1:]),
                        format_count(layer.params), format_count(layer.macs),
-                       format_bytes(layer.activation_bytes))
+                       format_count(layer.activation_bytes))
     out.print(layers)
 
 

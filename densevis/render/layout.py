@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from densevis.errors import DenseVisError
 from densevis.records import DenseLayerSummary, Op, Trace
 from densevis.render.registry import COLOR_METRICS, DEFAULT_SHOW, DIRECTIONS, SHOW_FIELDS, VIEWS
-from densevis.units import format_bytes, format_compact, format_si
+from densevis.units import format_bytes, format_si
 
 __all__ = ["COLOR_METRICS", "DIRECTIONS", "SHOW_FIELDS", "VIEWS", "DiagramOptions", "Edge",
            "Layout", "Node", "block_layout", "dense_layer_metric", "full_layout",
@@ -174,7 +174,7 @@ def metric_text(metric: str, value: float) -> str:
         return format_bytes(value)
     if metric == "latency":
         return f"{value:.3g} ms"
-    return format_si(value, 2)
+    return format_si(value)
 
 
 def metric_fraction(value: float, bounds: tuple[float, float]) -> float:
@@ -333,9 +333,9 @@ def layer_lines(row: DenseLayerSummary, show: Sequence[str], latency: float | No
     if "shape" in show:
         lines.append(str(row.in_channels))
     if "params" in show:
-        lines.append(format_compact(row.params))
+        lines.append(format_si(row.params))
     if "macs" in show:
-        lines.append(format_compact(row.macs))
+        lines.append(format_si(row.macs))
     if "latency" in show and latency is not None:
         lines.append(f"{latency:.2f}ms")
     return lines
@@ -421,9 +421,9 @@ def _numbers(ops: Sequence[Op], shape: Sequence[int], channels: tuple[int, int],
         size = f"{shape[2]}×{shape[3]}" if len(shape) == 4 else "vector"
         lines.append(f"{channels[0]} → {channels[1]} ch, {size}")
     if "params" in options.show:
-        lines.append(f"{format_si(sum(o.params for o in ops), 2)} params")
+        lines.append(f"{format_si(sum(o.params for o in ops))} params")
     if "macs" in options.show:
-        lines.append(f"{format_si(sum(o.macs for o in ops), 2)} MACs")
+        lines.append(f"{format_si(sum(o.macs for o in ops))} MACs")
     latency = group_latency(ops, options.latency_ms)
     if "latency" in options.show and latency is not None:
         lines.append(f"{latency:.2f} ms")
@@ -502,8 +502,8 @@ def overview_layout(trace: Trace, options: DiagramOptions | None = None) -> Layo
                   metric=metric_value(box.ops, metric, options.latency_ms)
                   if metric and box.ops else None) for i, box in enumerate(boxes)]
     totals = trace.totals
-    title = (f"{trace.model}: {format_si(totals.params, 2)} params, "
-             f"{format_si(totals.macs, 2)} MACs, depth {totals.depth}")
+    title = (f"{trace.model}: {format_si(totals.params)} params, "
+             f"{format_si(totals.macs)} MACs, depth {totals.depth}")
     key = "each box: one stage of the network, in order"
     shortcuts = _shortcut_edges(trace, boxes, nodes, gap[1])
     if shortcuts:
@@ -650,7 +650,7 @@ def op_lines(op: Op, show: Sequence[str], latency_ms: Mapping[str, float] | None
     if "params" in show and op.params:
         lines.append(f"{op.params:,} params")
     if "macs" in show and op.macs:
-        lines.append(f"{format_si(op.macs, 2)} MACs")
+        lines.append(f"{format_si(op.macs)} MACs")
     if "latency" in show and latency_ms and op.name in latency_ms:
         lines.append(f"{latency_ms[op.name]:.3f} ms")
     return lines
@@ -829,7 +829,7 @@ def full_layout(trace: Trace, options: DiagramOptions | None = None) -> Layout:
            "node lines: layer, input channels, then its ops") + \
         "  ·  link colour = the layer whose output it carries"
     title = (f"{trace.model}: every dense layer and link ({len(layers)} dense layers, "
-             f"{len(trace.links)} links, {format_si(trace.totals.params, 2)} params)")
+             f"{len(trace.links)} links, {format_si(trace.totals.params)} params)")
     return _orient(Layout("full", "full", title, key, direction, font, tuple(nodes),
                           tuple(edges), options.color_by, _metric_range(layers),
                           _focus_id(trace, focus), _bundle_note(bundle, links)))

@@ -6,6 +6,7 @@ Reads only ``densevis.timing`` records (never torch or streamlit); colours and f
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
@@ -68,8 +69,8 @@ def roofline_chart(points: Sequence[RooflinePoint], peak: DevicePeak,
         line={"color": look.foreground, "dash": "dash"},
         hovertemplate="roof: %{y:.1f} GFLOP/s at %{x:.2f} FLOP/byte<extra></extra>",
     ))
-    figure.add_annotation(
-        x=_log10(peak.ridge) if peak.ridge > 0 else 0, y=_log10(peak.gflops_per_s),
+    figure.add_annotation(  # log axes place annotations at log10 coordinates
+        x=math.log10(peak.ridge) if peak.ridge > 0 else 0, y=math.log10(peak.gflops_per_s),
         text=f"ridge {peak.ridge:.1f} FLOP/B", showarrow=False, yshift=12,
         font={"color": look.muted},
     )
@@ -80,20 +81,18 @@ def roofline_chart(points: Sequence[RooflinePoint], peak: DevicePeak,
     return style_figure(figure, look, title)
 
 
-def _log10(value: float) -> float:
-    import math
-
-    return math.log10(value)
-
-
 def latency_chart(profile: Profile, theme: str | Theme = "light") -> go.Figure:
-    """Per-op median latency in execution order, IQR error bars, coloured by dense block.
+    """Per-op median latency in execution order on a log axis (op times span orders of
+    magnitude), IQR error bars, coloured by dense block.
 
     Ops outside blocks (stem, transitions, head) share one colour; the unattributed rest is
-    the last bar.
+    the last bar. A median at or below zero (the unattributed rest can be negative) cannot sit
+    on a log axis: it is drawn at the axis floor, hatched, with its real value on hover.
     """
     look = get_theme(theme)
     rows = profile.rows()
+    positive = [row["median_ms"] for row in rows if row["median_ms"] > 0]
+    floor = min(positive, default=1e-3) / 2
     groups: dict[str, list[tuple[int, dict]]] = {}
     for index, row in enumerate(rows):
         if row["kind"] == "unattributed":
@@ -110,25 +109,33 @@ def latency_chart(profile: Profile, theme: str | Theme = "light") -> go.Figure:
         if group not in colors:
             colors[group] = look.palette[block_index % len(look.palette)]
             block_index += 1
+        clipped = [row["median_ms"] <= 0 for _, row in members]
         figure.add_trace(go.Bar(
             x=[index for index, _ in members],
-            y=[row["median_ms"] for _, row in members],
+            y=[max(row["median_ms"], floor) for _, row in members],
             name=group,
-            marker={"color": colors[group]},
+            marker={"color": colors[group],
+                    "pattern": {"shape": ["x" if cut else "" for cut in clipped]}},
             error_y={
                 "type": "data", "symmetric": False,
-                "array": [max(0.0, row["q3_ms"] - row["median_ms"]) for _, row in members],
-                "arrayminus": [max(0.0, row["median_ms"] - row["q1_ms"]) for _, row in members],
+                "array": [0.0 if cut else max(0.0, row["q3_ms"] - row["median_ms"])
+                          for (_, row), cut in zip(members, clipped, strict=True)],
+                "arrayminus": [0.0 if cut else max(0.0, row["median_ms"] - row["q1_ms"])
+                               for (_, row), cut in zip(members, clipped, strict=True)],
                 "color": look.foreground, "thickness": 1, "width": 0,
             },
             text=[row["name"].removeprefix("features.") for _, row in members],
-            customdata=[[row["kind"], row["q1_ms"], row["q3_ms"]] for _, row in members],
-            hovertemplate="%{text} (%{customdata[0]})<br>median %{y:.3f} ms<br>"
-                          "IQR %{customdata[1]:.3f} - %{customdata[2]:.3f} ms<extra></extra>",
+            customdata=[[row["kind"], row["q1_ms"], row["q3_ms"], row["median_ms"],
+                         " (clipped: at or below 0, drawn at the floor)" if cut else ""]
+                        for (_, row), cut in zip(members, clipped, strict=True)],
+            hovertemplate="%{text} (%{customdata[0]})<br>median %{customdata[3]:.3f} ms"
+                          "%{customdata[4]}<br>IQR %{customdata[1]:.3f} - %{customdata[2]:.3f} ms"
+                          "<extra></extra>",
         ))
     figure.update_layout(bargap=0.1)
     figure.update_xaxes(title="op (execution order)")
-    figure.update_yaxes(title="median latency (ms)", rangemode="tozero")
+    figure.update_yaxes(title="median latency (ms, log scale)", type="log")
     title = (f"Per-layer latency: {profile.model} on {profile.device}, batch "
-             f"{profile.batch_size}, {profile.threads} threads, median of {profile.repeats}")
+             f"{profile.batch_size}, {profile.threads} threads, median of {profile.repeats} "
+             f"— {profile.verdict}")
     return style_figure(figure, look, title)
