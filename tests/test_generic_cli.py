@@ -73,7 +73,7 @@ def _write(path: Path, text: str) -> str:
     ("no tensor", "returned no tensor"),
     ("not a module", "returned a int, not a torch.nn.Module"),
     ("bad json", "--module-args is not valid JSON"),
-    ("config option", "--growth-rate describe a DenseNet config"),
+    ("config option", "--growth-rate: DenseNet config options do not apply to --module"),
     ("bad spec", "--module must look like FILE.py:FACTORY"),
     ("import error", "importing .* failed: ModuleNotFoundError"),
     ("unsafe checkpoint", "it is not plain weights .* nothing from it was executed"),

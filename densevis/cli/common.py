@@ -70,8 +70,8 @@ def module_spec_from_args(args: argparse.Namespace) -> Any:
 
     given = model_options_given(args)
     if given:
-        raise DenseVisError(f"{', '.join(given)} describe a DenseNet config; they do not apply "
-                            "to --module")
+        raise DenseVisError(f"{', '.join(given)}: DenseNet config options do not apply to "
+                            "--module")
     return ModuleSpec(args.module, args.module_args or "",
                       getattr(args, "checkpoint", None) or "", args.input_size or "")
 
