@@ -116,7 +116,7 @@ class MeasuredMemory:
     """
 
     device: str
-    method: str  # "torch.cuda.max_memory_allocated" or "torch.profiler (CPU allocator)"
+    method: str  # "torch.cuda.max_memory_allocated", or tensor storage tracked by a dispatch mode
     batch_size: int
     input_size: tuple[int, int]
     inference_peak: int  # no-grad forward (memory_efficient does nothing here)

@@ -131,7 +131,7 @@ def test_measured_memory_agrees_with_analytic() -> None:
     data = json.loads(json.dumps(report.to_dict()))
     assert data["comparison"][3]["measured"] == measured.training_efficient_peak
 
-    from densevis.render.reuse_charts import memory_chart
+    from densevis.render.memory_charts import memory_chart
 
     figure = memory_chart(report)
     bars = {bar.name: list(bar.y) for bar in figure.data if bar.name}

@@ -130,7 +130,7 @@ def _show_reuse(reuse: FeatureReuse, theme: str) -> None:
 
 def _show_memory(trace: Trace, device: str, theme: str) -> None:
     from densevis.memory import MemoryReport, concat_memory
-    from densevis.render.reuse_charts import memory_chart
+    from densevis.render.memory_charts import memory_chart
 
     st.subheader("Memory of concatenation")
     st.caption("Naive: every concatenation allocates a new tensor, so memory grows with L². "

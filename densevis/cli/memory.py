@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     report = compute(args)
     if args.format in ("svg", "png", "pdf", "html"):
         from densevis.render.export import figure_bytes, write_atomic
-        from densevis.render.reuse_charts import memory_chart
+        from densevis.render.memory_charts import memory_chart
 
         write_atomic(args.output, figure_bytes(memory_chart(report, theme=args.theme),
                                                args.format))
