@@ -34,7 +34,8 @@ def test_channel_growth_is_the_sawtooth(trace121: Trace, k12: Trace) -> None:
     assert len(first.y) == 58 and first.y[-1] == 992
     assert list(second.y[:7]) == [64, 76, 88, 100, 112, 124, 68]  # k = 12: (64 + 72) // 2
     assert first.name == "k=32 (densenet121)" and second.name == "k=12"
-    assert fig.layout.title.text.endswith("(blocks 6-12-24-16, 224×224, imagenet stem)")
+    assert fig.layout.title.text.endswith("all configs: blocks 6-12-24-16, 224×224, imagenet "
+                                          "stem</sup>")
     assert "input channels" in _axis_titles(fig)
 
 

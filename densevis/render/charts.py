@@ -62,8 +62,9 @@ _HATCH = {"fgcolor": "#ffffff", "fillmode": "overlay", "solidity": 0.25}  # prin
 
 
 def _with_shared(title: str, configs: Sequence[DenseNetConfig]) -> str:
+    """The title, with what the configs share on a smaller second line."""
     shared = shared_description(configs)
-    return f"{title} ({shared})" if shared else title
+    return f"{title}<br><sup>all configs: {shared}</sup>" if shared else title
 
 
 # --------------------------------------------------------------------------- 5. channel growth
@@ -89,13 +90,15 @@ def channel_growth_chart(traces: Sequence[Trace], theme: str = "light") -> go.Fi
                             "one")
     configs = [trace.config for trace in traces if trace.config is not None]
     names, styles = _series(traces, look)
+    by_k = len(configs) == len(traces) > 1 and differ_only_in_k(configs)
     fig = go.Figure()
-    for trace, name, style in zip(traces, names, styles, strict=True):
+    for index, (trace, name, style) in enumerate(zip(traces, names, styles, strict=True)):
         rows = trace.dense_layers()
         fig.add_trace(go.Scatter(
             x=list(range(1, len(rows) + 1)),
-            y=[row.in_channels for row in rows],
-            mode="lines+markers", name=name, **_line_style(style),
+            y=[row.in_channels for row in rows], mode="lines+markers", name=name,
+            legendrank=trace.config.growth_rate if by_k else 1000 + index,  # type: ignore[union-attr]
+            **_line_style(style),
             customdata=[[row.block, row.position, row.out_channels] for row in rows],
             hovertemplate="%{fullData.name}<br>block %{customdata[0]}, layer H%{customdata[1]}"
                           "<br>input channels %{y:,}<br>adds %{customdata[2]}<extra></extra>",

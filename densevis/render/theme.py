@@ -272,7 +272,7 @@ def style_figure(fig: go.Figure, theme: Theme, title: str, x_title: str | None =
         colorway=list(theme.palette),
         hoverlabel={"font": {"family": theme.font_family}},
         legend={"bgcolor": "rgba(0,0,0,0)"},
-        margin={"l": 80, "r": 30, "t": 70, "b": 70},
+        margin={"l": 80, "r": 30, "t": 90 if "<br>" in title else 70, "b": 70},
         template="none",
     )
     grid = {"gridcolor": theme.edge_dim, "linecolor": theme.muted, "zerolinecolor": theme.muted,
