@@ -21,10 +21,16 @@ import torch
 from torch import nn
 
 from densevis.checks import check_batch_size
-from densevis.config import DenseNetConfig, conv_output_size, get_config, minimum_input_size
+from densevis.config import (
+    DenseNetConfig,
+    conv_output_size,
+    estimate_memory,
+    get_config,
+    minimum_input_size,
+)
 from densevis.devices import resolve_device
 from densevis.errors import DenseVisError
-from densevis.memory_cap import check_memory
+from densevis.memory_cap import check_bytes, check_memory
 from densevis.metrics import conv_macs, flops_from_macs, linear_macs, tensor_bytes
 from densevis.model import Concat, DenseNet, _DenseBlock, _DenseLayer, _Transition
 from densevis.records import Block, Link, Op, Totals, Trace
@@ -291,15 +297,21 @@ def _probe(model: DenseNet, config: DenseNetConfig) -> _Recorder:
     return recorder
 
 
-def _check_probe_memory(config: DenseNetConfig, max_memory: int | None, device: torch.device
-                        ) -> None:
-    """Refuse only what a trace allocates: the weights and one probe-sized pass at batch 1.
+def _check_probe_memory(config: DenseNetConfig, max_memory: int | None, device: torch.device,
+                        built: bool = False) -> None:
+    """Refuse only what a trace allocates: the weights (unless the module is ``built``
+    already) and one probe-sized pass at batch 1.
 
     Full-size activations are never allocated here (shapes are propagated, not computed);
     building the model to run it full size (``build_model``, the profiler) checks those.
     """
     side = minimum_input_size(config)
-    check_memory(config.replace(input_size=(side, side)), max_memory, 1, device=device)
+    probe = config.replace(input_size=(side, side))
+    if built:
+        check_bytes(estimate_memory(probe).activation_bytes, "the probe pass", max_memory,
+                    device)
+    else:
+        check_memory(probe, max_memory, 1, device=device)
 
 
 def _input_size(value: int | str | tuple[int, int] | None) -> tuple[int, int] | None:
@@ -342,7 +354,7 @@ def trace(
         model = target
         config = model.config if size is None else model.config.replace(input_size=size)
         placed = next(model.parameters()).device
-        _check_probe_memory(config, max_memory, placed)
+        _check_probe_memory(config, max_memory, placed, built=True)
     else:
         config = get_config(target)
         if size is not None:

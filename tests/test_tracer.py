@@ -158,3 +158,23 @@ def test_trace_leaves_the_thread_count_as_it_was() -> None:
     before = torch.get_num_threads()
     densevis.trace("densenet-bc-100")
     assert torch.get_num_threads() == before
+
+
+def test_trace_caps_what_it_allocates_not_the_full_size_estimate() -> None:
+    """Two blocks of 200 dense layers at k = 12 need GiBs at full size but a trace allocates
+    only the weights and a probe-sized pass (issue 12, point 13)."""
+    from densevis.config import estimate_memory
+    from densevis.memory_cap import check_memory
+
+    config = densevis.get_config("densenet121", growth_rate=12, block_config=(200, 200))
+    cap = 512 * 1024**2
+    assert estimate_memory(config).total_bytes > cap
+    with pytest.raises(DenseVisError, match="over the 512 MiB cap"):
+        check_memory(config, cap)  # building it to run full size is refused
+    records = densevis.trace(config, device="cpu", max_memory=cap)
+    assert [block.dense_layers for block in records.blocks] == [200, 200]
+    model = densevis.build_model(densevis.get_config("densenet-bc-100"), device="cpu")
+    tiny = estimate_memory(model.config).param_bytes // 4  # less than its weights
+    assert densevis.trace(model, max_memory=tiny).totals.params == 769_162  # already built
+    with pytest.raises(DenseVisError, match="over the"):
+        densevis.trace(densevis.get_config("densenet-bc-100"), device="cpu", max_memory=tiny)
