@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import pathlib
 import re
+import time
 
 import pytest
 import torch
@@ -225,3 +226,50 @@ def test_one_upload_limit_everywhere() -> None:
     assert f"up to {UPLOAD_LIMIT_MB} MB" in (ROOT / "README.md").read_text()
     app = _run(page="weights")
     assert f"up to {UPLOAD_LIMIT_MB} MB" in app.file_uploader(key="weights_upload").label
+
+
+def test_the_memory_budget_waits_then_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from densevis.app import budget
+    from densevis.errors import DenseVisError
+
+    monkeypatch.setattr(budget, "BUDGET", 100)
+    monkeypatch.setattr(budget, "WAIT_S", 0.2)
+    with pytest.raises(DenseVisError, match="needs about 101 B, over this server's 100 B"):
+        budget.check_fits(101, "this model")
+    with budget.reserve(60, "first"):
+        assert budget.held() == 60
+        with pytest.raises(DenseVisError, match="the server is busy: second needs 60 B"), \
+                budget.reserve(60, "second"):
+            pass
+        with budget.reserve(40, "third"):  # what fits does not wait
+            assert budget.held() == 100
+    monkeypatch.setattr(budget, "WAIT_S", 10.0)
+    holding, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with budget.reserve(60, "other session"):
+            holding.set()
+            time.sleep(0.3)
+        done.set()
+
+    threading.Thread(target=hold).start()
+    holding.wait(5)
+    with budget.reserve(60, "waiting session"):  # waits for the other one to finish
+        assert done.is_set() and budget.held() == 60
+    assert budget.held() == 0
+
+
+def test_the_caches_are_bounded_by_bytes() -> None:
+    from densevis.app.cache import ByteCache
+
+    cache: ByteCache[bytes] = ByteCache(max_bytes=10, max_entries=100, size_of=len)
+    made: list[str] = []
+    for key in ("a", "b", "c"):
+        cache.get(key, lambda key=key: made.append(key) or b"12345")
+    assert len(cache) == 2 and cache.bytes == 10 and "a" not in cache  # "a" went first
+    cache.get("b", lambda: b"never made")
+    cache.get("a", lambda: made.append("a again") or b"12345")
+    assert made == ["a", "b", "c", "a again"]
+    assert cache.get("huge", lambda: b"x" * 11) == b"x" * 11 and "huge" not in cache

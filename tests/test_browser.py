@@ -224,9 +224,12 @@ def test_hostile_url_shows_the_reason_as_text(server: str, browser: object) -> N
     assert "[x](http://example.com)" in text and "Showing the last valid model" in text
     assert alert.locator("a, img").count() == 0 and not remote
     assert _params_metric(page) == "7,978,856"
+    page.locator('[data-testid="stImage"] img').first.wait_for()
+    _settle(page)
     _shot(page, "hostile-url")
     page.goto(f"{server}/overview?blocks=6,12,32,32&theme=dark")
     page.get_by_text("14,149,480").first.wait_for()
+    page.locator('[data-testid="stImage"] img').first.wait_for()
     _settle(page)
     assert page.get_by_role("combobox", name="Model").input_value() == "densenet169"
     assert page.get_by_text("Page not found").count() == 0

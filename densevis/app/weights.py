@@ -158,7 +158,7 @@ def _show_memory(trace: Trace, device: str, theme: str) -> None:
                 measured = measure_memory(trace.config, int(batch), device)
             st.session_state.setdefault("weights_measured", {})[key] = measured
         except DenseVisError as problem:
-            st.error(str(problem))
+            st.error(plain(problem))
     show_figure(memory_chart(MemoryReport(analytic, measured), theme=theme),
                 key="weights_memory")
 
