@@ -75,6 +75,7 @@ SPEC_KEYS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "theta": ("compression", _number(float)),
     "size": ("input_size", parse_input_size),
     "classes": ("num_classes", _number(int)),
+    "stem": ("stem", str),
 }
 
 

@@ -1,29 +1,41 @@
 """The Streamlit app through streamlit.testing: every page renders without an exception,
-controls change the numbers shown, bad input shows an error, and the URL restores a config."""
+the URL (Streamlit's query-param binding) opens a config and follows changes, bad input shows
+the reason in plain text and keeps the last valid model, and an upload is loaded once."""
 
 from __future__ import annotations
 
+import io
 import pathlib
+import re
+import time
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 import densevis
+from densevis.app.launch import OPTIONS, UPLOAD_LIMIT_MB
+from densevis.app.pages import PAGES
+from densevis.app.state import LABELS
 from densevis.config import get_config
+from densevis.spec import SPEC_KEYS
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-PAGES = {"overview": "densenet121", "diagram": "Diagram", "connectivity": "Connectivity",
-         "channels": "Channel growth", "layers": "Layers", "compare": "Compare",
-         "latency": "Latency", "weights": "Weights and feature reuse", "export": "Export"}
+TITLES = {"overview": "densenet121", "diagram": "Diagram", "connectivity": "Connectivity",
+          "channels": "Channel growth", "layers": "Layers", "compare": "Compare",
+          "latency": "Latency", "weights": "Weights and feature reuse", "export": "Export"}
 TIMEOUT = 120
 
 
-def _run(query: dict[str, str] | None = None) -> AppTest:
+def _run(query: dict[str, str] | None = None, page: str | None = None) -> AppTest:
     app = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for key, value in (query or {}).items():
         app.query_params[key] = value
-    return app.run()
+    app.run()
+    if page is not None:
+        app.switch_page(f"densevis/app/{page}.py").run()
+    return app
 
 
 def _metric(app: AppTest, label: str) -> str:
@@ -31,6 +43,19 @@ def _metric(app: AppTest, label: str) -> str:
         if metric.label == label:
             return metric.value
     raise AssertionError(f"no metric {label!r}: {[m.label for m in app.metric]}")
+
+
+CODE_SPAN = r"(`+) (.*?) \1"
+
+
+def _unescaped(markdown: str) -> str:
+    """The text a reader sees of markdown whose user text plain() put in code spans."""
+    return re.sub(CODE_SPAN, r"\2", markdown)
+
+
+def _outside_code(markdown: str) -> str:
+    """What markdown would interpret: everything outside code spans."""
+    return re.sub(CODE_SPAN, "", markdown)
 
 
 def _no_errors(app: AppTest) -> None:
@@ -49,55 +74,80 @@ def test_opens_on_densenet121_overview() -> None:
             "1 FC; 120 convolutions**") in facts
     assert facts.count(":green[:material/check_circle:]") == 4
     assert ":material/error:" not in facts
-    assert app.query_params["model"] == "densenet121"
+    assert app.sidebar.selectbox(key="model").value == "densenet121"
+    assert dict(app.query_params) == {}  # the default config needs no query parameters
 
 
-@pytest.mark.parametrize("page", list(PAGES)[1:])
+def test_every_field_has_a_label_and_the_pages_match_the_menu() -> None:
+    assert list(LABELS) == list(SPEC_KEYS)
+    assert [slug for _, slug, _ in PAGES] == list(TITLES)
+
+
+@pytest.mark.parametrize("page", list(TITLES))
 def test_every_page_renders(page: str) -> None:
-    app = _run({"page": page})
+    app = _run({"k": "24"}, page=page)
     _no_errors(app)
-    assert app.title[0].value == PAGES[page]
-    assert app.query_params["page"] == page
+    expected = "k=24, blocks 6-12-24-16" if page == "overview" else TITLES[page]
+    assert app.title[0].value == expected
+    assert app.sidebar.text_input(key="k").value == "24"  # the sidebar outlives the switch
 
 
-def test_growth_rate_and_preset_change_the_parameter_count() -> None:
+def test_fields_and_the_model_box_follow_each_other() -> None:
     app = _run()
-    app.sidebar.slider(key="growth_rate").set_value(12).run()
+    app.sidebar.text_input(key="k").set_value("12").run()
     _no_errors(app)
     assert _metric(app, "Parameters") == "1,448,376"
-    assert app.query_params["k"] == "12"
-    app.sidebar.selectbox(key="preset").set_value("densenet169").run()
+    assert app.sidebar.selectbox(key="model").value == "custom"
+    # (the URL follows typed values in the browser: tests/test_browser.py)
+    app.sidebar.text_input(key="k").set_value("32").run()
+    assert app.sidebar.selectbox(key="model").value == "densenet121"  # equal again
+    app.sidebar.selectbox(key="model").set_value("densenet169").run()
     assert _metric(app, "Parameters") == "14,149,480"
-    assert app.sidebar.slider(key="growth_rate").value == 32
+    assert app.sidebar.text_input(key="blocks").value == "6,12,32,32"
+    assert app.query_params["blocks"] == "6,12,32,32"
+    app.sidebar.text_input(key="blocks").set_value("6,12,48,32").run()
+    assert app.sidebar.selectbox(key="model").value == "densenet201"  # named when equal
 
 
-def test_invalid_values_show_an_error_and_no_exception() -> None:
-    app = _run()
-    app.sidebar.text_input(key="blocks").set_value("6,x,24").run()
-    assert not app.exception
-    assert "block config must be whole numbers" in app.sidebar.error[0].value
-    app.sidebar.text_input(key="blocks").set_value("6,12,24,16").run()
-    app.sidebar.number_input(key="compression").set_value(0.0).run()
-    assert not app.exception
-    assert "compression must be in (0, 1]" in app.sidebar.error[0].value
-    app.sidebar.number_input(key="compression").set_value(0.5).run()
-    app.sidebar.slider(key="growth_rate").set_value(128).run()
-    app.sidebar.text_input(key="blocks").set_value("200,200,200,200").run()
-    assert not app.exception
-    assert "this config needs about" in app.sidebar.error[0].value
-
-
-def test_query_parameters_restore_a_config() -> None:
-    app = _run({"model": "densenet121", "k": "24", "blocks": "6,12,32,32", "theta": "0.5"})
+def test_query_parameters_open_a_config() -> None:
+    app = _run({"k": "24", "blocks": "6,12,32,32", "theta": "0.5"})
     _no_errors(app)
-    assert app.sidebar.slider(key="growth_rate").value == 24
+    assert app.sidebar.text_input(key="k").value == "24"
     assert app.sidebar.text_input(key="blocks").value == "6,12,32,32"
     config = get_config("densenet121", growth_rate=24, block_config=(6, 12, 32, 32))
     assert _metric(app, "Parameters") == f"{densevis.trace(config).totals.params:,}"
+    preset = _run({"model": "densenet-bc-100", "k": "24"})  # a preset under the fields
+    assert preset.sidebar.text_input(key="stem").value == "cifar"
+    assert preset.sidebar.text_input(key="blocks").value == "16,16,16"
+    assert preset.query_params["blocks"] == "16,16,16" and "model" not in preset.query_params
+
+
+@pytest.mark.parametrize(("query", "reason"), [
+    ({"theta": "5"}, "compression must be in (0, 1], got 5.0"),
+    ({"classes": "1e8"}, "cannot read 'classes=1e8'"),
+    ({"k": "-3"}, "growth rate must be a positive integer, got -3"),
+    ({"k": "99999", "blocks": "[x](http://example.com)"}, "cannot read 'blocks=[x](http:"),
+    ({"blocks": "200,200,200,200", "k": "128"}, "over this server's"),
+])
+def test_refused_values_say_why_and_keep_the_last_valid_model(
+        query: dict[str, str], reason: str) -> None:
+    app = _run(query)
+    assert not app.exception
+    shown = app.sidebar.error[0].value
+    assert reason in _unescaped(shown)
+    assert "Showing the last valid model, densenet121" in _unescaped(shown)
+    assert "](" not in _outside_code(shown)  # user text cannot become a link or an image
+    assert _metric(app, "Parameters") == "7,978,856"  # the last valid config stays
+    assert app.sidebar.selectbox(key="model").value == "custom"
+    app.sidebar.text_input(key="k").set_value("12").run()  # fixing k alone is not enough...
+    if set(query) <= {"k"}:
+        assert not app.sidebar.error and _metric(app, "Parameters") == "1,448,376"
 
 
 def test_measure_latency_feeds_the_layers_table() -> None:
-    app = _run({"page": "latency", "model": "densenet-bc-100"})
+    app = _run({"blocks": "16,16,16", "init": "24", "k": "12", "classes": "10", "size": "32",
+                "stem": "cifar"}, page="latency")
+    assert app.sidebar.selectbox(key="model").value == "densenet-bc-100"
     app.number_input(key="latency_repeats").set_value(2)
     app.number_input(key="latency_warmup").set_value(1)
     app.button(key="latency_measure").click().run()
@@ -105,25 +155,18 @@ def test_measure_latency_feeds_the_layers_table() -> None:
     labels = [metric.label for metric in app.metric]
     assert "End-to-end (no hooks)" in labels and "Unattributed" in labels
     assert len(app.get("plotly_chart")) >= 2  # per-layer latency and roofline
-    profiles = app.session_state["profiles"]
-    assert len(profiles) == 1
-    latency = next(iter(profiles.values())).latency_ms()
-    traced = densevis.trace("densenet-bc-100")
-    assert set(latency) == {layer.name for layer in traced.ops}
-    assert all(value > 0 for value in latency.values())
-    # The measurement feeds the Layers page: a latency column and a latency cost chart.
-    app.session_state["_followed_url"] = False  # as if a URL naming the Layers page
-    app.session_state["_wanted_page"] = "layers"
-    app.run()
+    app.switch_page("densevis/app/layers.py").run()  # the measurement feeds the Layers page
     _no_errors(app)
     assert app.title[0].value == "Layers"
     frame = app.dataframe[0].value
+    traced = densevis.trace("densenet-bc-100")
+    assert list(frame["layer"]) == [op.name.removeprefix("features.") for op in traced.ops]
     assert frame["latency (ms)"].notna().all() and (frame["latency (ms)"] > 0).all()
     assert "latency (measured)" in app.radio(key="layers_metric").options
 
 
 def test_diagram_search_picks_block_and_layer() -> None:
-    app = _run({"page": "diagram"})
+    app = _run(page="diagram")
     app.text_input(key="diagram_search").set_value("3.12").run()
     _no_errors(app)
     assert app.selectbox(key="block").value == 3
@@ -132,12 +175,13 @@ def test_diagram_search_picks_block_and_layer() -> None:
     app.selectbox(key="block").set_value(1).run()  # the search no longer pins it
     assert app.selectbox(key="block").value == 1
     assert app.selectbox(key="layer").value == 1  # layer 12 does not exist in block 1
-    app.text_input(key="diagram_search").set_value("nosuchlayer").run()
+    app.text_input(key="diagram_search").set_value("[x](http://example.com)").run()
     assert "No dense layer matches" in app.warning[0].value
+    assert "](" not in _outside_code(app.warning[0].value)
 
 
 def test_connectivity_slices_come_from_the_trace() -> None:
-    app = _run({"page": "connectivity"})
+    app = _run(page="connectivity")
     app.selectbox(key="connect_block").set_value(2).run()
     app.select_slider(key="connect_layer").set_value(4).run()
     _no_errors(app)
@@ -146,7 +190,7 @@ def test_connectivity_slices_come_from_the_trace() -> None:
 
 
 def test_compare_takes_custom_configs_and_refuses_bad_ones() -> None:
-    app = _run({"page": "compare"})
+    app = _run(page="compare")
     app.multiselect(key="compare_rates").set_value([12, 24]).run()
     app.text_area(key="compare_custom").set_value("k=24 blocks=6,12,32,32\n").run()
     _no_errors(app)
@@ -155,4 +199,77 @@ def test_compare_takes_custom_configs_and_refuses_bad_ones() -> None:
     assert list(frame["params"])[:2] == [1_448_376, 4_743_180]
     app.text_area(key="compare_custom").set_value("k=24 depth=3").run()
     assert not app.exception
-    assert "line 1: cannot read 'depth=3'" in app.error[0].value
+    assert "line 1: cannot read 'depth=3'" in _unescaped(app.error[0].value)
+
+
+def test_a_checkpoint_is_loaded_once_per_upload(monkeypatch: pytest.MonkeyPatch) -> None:
+    import densevis.weights
+
+    calls = []
+    load = densevis.weights.load_checkpoint
+    monkeypatch.setattr(densevis.weights, "load_checkpoint",
+                        lambda *args, **kwargs: calls.append(1) or load(*args, **kwargs))
+    buffer = io.BytesIO()
+    torch.save(densevis.build_model("densenet-bc-100", "cpu").state_dict(), buffer)
+    app = _run(page="weights")
+    app.file_uploader(key="weights_upload").set_value(
+        ("bc[1](http://x).pth", buffer.getvalue(), "application/octet-stream")).run()
+    _no_errors(app)
+    assert "Loaded 596 tensors from bc[1](http://x).pth" in _unescaped(app.success[0].value)
+    app.radio(key="weights_normalize").set_value("column").run()
+    app.selectbox(key="weights_block").set_value(2).run()
+    assert calls == [1] and app.success  # three runs, one load
+
+
+def test_one_upload_limit_everywhere() -> None:
+    assert OPTIONS["server.maxUploadSize"] == str(UPLOAD_LIMIT_MB)
+    assert f"up to {UPLOAD_LIMIT_MB} MB" in (ROOT / "README.md").read_text()
+    app = _run(page="weights")
+    assert f"up to {UPLOAD_LIMIT_MB} MB" in app.file_uploader(key="weights_upload").label
+
+
+def test_the_memory_budget_waits_then_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from densevis.app import budget
+    from densevis.errors import DenseVisError
+
+    monkeypatch.setattr(budget, "BUDGET", 100)
+    monkeypatch.setattr(budget, "WAIT_S", 0.2)
+    with pytest.raises(DenseVisError, match="needs about 101 B, over this server's 100 B"):
+        budget.check_fits(101, "this model")
+    with budget.reserve(60, "first"):
+        assert budget.held() == 60
+        with pytest.raises(DenseVisError, match="the server is busy: second needs 60 B"), \
+                budget.reserve(60, "second"):
+            pass
+        with budget.reserve(40, "third"):  # what fits does not wait
+            assert budget.held() == 100
+    monkeypatch.setattr(budget, "WAIT_S", 10.0)
+    holding, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with budget.reserve(60, "other session"):
+            holding.set()
+            time.sleep(0.3)
+        done.set()
+
+    threading.Thread(target=hold).start()
+    holding.wait(5)
+    with budget.reserve(60, "waiting session"):  # waits for the other one to finish
+        assert done.is_set() and budget.held() == 60
+    assert budget.held() == 0
+
+
+def test_the_caches_are_bounded_by_bytes() -> None:
+    from densevis.app.cache import ByteCache
+
+    cache: ByteCache[bytes] = ByteCache(max_bytes=10, max_entries=100, size_of=len)
+    made: list[str] = []
+    for key in ("a", "b", "c"):
+        cache.get(key, lambda key=key: made.append(key) or b"12345")
+    assert len(cache) == 2 and cache.bytes == 10 and "a" not in cache  # "a" went first
+    cache.get("b", lambda: b"never made")
+    cache.get("a", lambda: made.append("a again") or b"12345")
+    assert made == ["a", "b", "c", "a again"]
+    assert cache.get("huge", lambda: b"x" * 11) == b"x" * 11 and "huge" not in cache

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 
@@ -119,17 +120,19 @@ def test_app_end_to_end(server: str, browser: object, tmp_path: pathlib.Path) ->
     assert image.evaluate("img => img.naturalWidth") > 100
     _shot(page, "overview")
 
-    # Move the growth-rate slider: k 32 -> 31 changes the parameter count.
-    slider = page.locator('[data-testid="stSidebar"] input[type="range"]').first
-    slider.focus()
-    page.keyboard.press("ArrowLeft")
+    # Type k = 31 in the sidebar: the parameter count, the Model box and the URL follow.
+    field = page.get_by_label("Growth rate k", exact=True)
+    field.fill("31")
+    field.press("Enter")
     page.wait_for_function(
         """() => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
                  .some(e => e.innerText.trim() !== '7,978,856'
                             && /^[0-9,]+$/.test(e.innerText.trim()))""")
     changed = _params_metric(page)
     assert re.fullmatch(r"[0-9,]+", changed) and changed != "7,978,856"
+    _settle(page)
     assert "k=31" in page.url
+    assert page.get_by_role("combobox", name="Model").input_value() == "custom"
 
     # The Diagram page (through the page menu): the overview drawn inline (tests in
     # test_browser_diagram.py drive it).
@@ -142,13 +145,13 @@ def test_app_end_to_end(server: str, browser: object, tmp_path: pathlib.Path) ->
     page.locator('[data-testid="stSidebarNav"] a', has_text="Channels").click()
     page.locator(".js-plotly-plot .main-svg").first.wait_for()
     _settle(page)
-    assert "page=channels" in page.url and "k=31" in page.url
+    assert "/channels?" in page.url and "k=31" in page.url
     assert page.get_by_text("k=31", exact=True).count() >= 1  # legend: only k differs
     assert page.locator(".js-plotly-plot").count() >= 1
     _shot(page, "channels")
 
     # Download the layer table as CSV and check the file.
-    page.goto(f"{server}/?page=layers")
+    page.goto(f"{server}/layers")
     button = page.get_by_role("button", name="Download CSV")
     button.wait_for()
     _settle(page)
@@ -162,7 +165,7 @@ def test_app_end_to_end(server: str, browser: object, tmp_path: pathlib.Path) ->
     assert len(lines) == 431  # header + 430 ops of densenet121
 
     # The Export page: the overview diagram as SVG, made when the button is clicked.
-    page.goto(f"{server}/?page=export")
+    page.goto(f"{server}/export")
     svg_button = page.get_by_role("button", name="SVG").first
     svg_button.wait_for()
     _settle(page)
@@ -187,7 +190,7 @@ def test_app_end_to_end(server: str, browser: object, tmp_path: pathlib.Path) ->
     marker = tmp_path / "pwned"
     torch.save({"state_dict": _Exploit(str(marker))}, tmp_path / "evil.pth")
     save_checkpoint(build_model("densenet-bc-100", "cpu"), tmp_path / "bc100.pth")
-    page.goto(f"{server}/?page=weights")
+    page.goto(f"{server}/weights")
     upload = page.locator('input[type="file"]')
     upload.wait_for(state="attached")
     _settle(page)
@@ -201,3 +204,34 @@ def test_app_end_to_end(server: str, browser: object, tmp_path: pathlib.Path) ->
     context.close()
     for name in ("overview", "diagram", "channels", "layers", "export", "weights"):
         assert (ARTIFACTS / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_hostile_url_shows_the_reason_as_text(server: str, browser: object) -> None:
+    """Markdown in a URL value stays text (no link, no remote image); the page keeps the last
+    valid model; /overview opens the Overview; the dark theme and another preset draw."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    remote: list[str] = []
+    page.on("request", lambda request: remote.append(request.url)
+            if urllib.parse.urlsplit(request.url).hostname == "example.com" else None)
+    page.goto(f"{server}/?blocks=[x](http://example.com)&k=99999"
+              "&init=![y](http://example.com/y.png)")
+    alert = page.locator('[data-testid="stSidebar"] [data-testid="stAlert"]').first
+    alert.wait_for()
+    _settle(page)
+    text = alert.inner_text()
+    assert "[x](http://example.com)" in text and "Showing the last valid model" in text
+    assert alert.locator("a, img").count() == 0 and not remote
+    assert _params_metric(page) == "7,978,856"
+    page.locator('[data-testid="stImage"] img').first.wait_for()
+    _settle(page)
+    _shot(page, "hostile-url")
+    page.goto(f"{server}/overview?blocks=6,12,32,32&theme=dark")
+    page.get_by_text("14,149,480").first.wait_for()
+    page.locator('[data-testid="stImage"] img').first.wait_for()
+    _settle(page)
+    assert page.get_by_role("combobox", name="Model").input_value() == "densenet169"
+    assert page.get_by_text("Page not found").count() == 0
+    _shot(page, "overview-densenet169-dark")
+    context.close()

@@ -24,7 +24,7 @@ def test_export_page(server: str, browser: object, tmp_path: pathlib.Path) -> No
                                   accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(90_000)
-    page.goto(f"{server}/?page=export")
+    page.goto(f"{server}/export")
     page.get_by_role("button", name="LaTeX", exact=True).wait_for()  # the last section
     _settle(page)
     assert {"Block", "Layer"}.isdisjoint(_labels(page))  # the overview uses neither

@@ -22,10 +22,10 @@ RESNET = ModuleSpec(f"{ROOT / 'examples' / 'resnet.py'}:resnet", input_size="3x4
 def _run(monkeypatch: pytest.MonkeyPatch, spec: ModuleSpec, page: str | None = None
          ) -> AppTest:
     monkeypatch.setenv(MODULE_ENV, spec.to_json())
-    app = AppTest.from_file(APP, default_timeout=120)
+    app = AppTest.from_file(APP, default_timeout=120).run()
     if page:
-        app.query_params["page"] = page
-    return app.run()
+        app.switch_page(f"densevis/app/{page}.py").run()
+    return app
 
 
 def test_sidebar_and_overview_of_a_custom_module(monkeypatch: pytest.MonkeyPatch) -> None:

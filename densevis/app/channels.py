@@ -38,3 +38,7 @@ def _overlays(trace: Trace, config: DenseNetConfig, device: str) -> list[Trace]:
                   if k != config.growth_rate]
         traces += [trace_of(PRESETS[name], device) for name in presets]
     return traces
+
+
+if __name__ == "__main__":  # Streamlit runs the page file as a script
+    render()

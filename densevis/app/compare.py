@@ -3,17 +3,16 @@ scale, a block-by-block difference table, charts that stay true for any mix, and
 
 from __future__ import annotations
 
-import json
 import re
 from html import escape
 
 import streamlit as st
 
 from densevis.app.state import (
-    config_key,
     current,
     latency_for,
     needs_config,
+    plain,
     require_trace,
     trace_of,
     with_growth_rate,
@@ -53,7 +52,7 @@ def render() -> None:
         try:
             traces = [trace_of(config, state.device) for config in configs]
         except DenseVisError as problem:
-            st.error(str(problem))
+            st.error(plain(problem))
             return
     shared = shared_description(configs)
     st.caption(f"Shared by all: {shared}." if shared else "The configs share no block "
@@ -95,7 +94,7 @@ def _pick_configs(base: DenseNetConfig) -> list[DenseNetConfig] | None:
             try:
                 configs.append(parse_config_spec(line, base=base))
             except DenseVisError as problem:
-                st.error(f"line {number}: {problem}")
+                st.error(f"line {number}: {plain(problem)}")
                 return None
     if not 2 <= len(configs) <= 4:
         st.error(f"Pick 2 to 4 configs to compare (now {len(configs)}).")
@@ -129,11 +128,11 @@ def _diagrams(traces: list[Trace], configs: list[DenseNetConfig], device: str, t
         most = max(t.block(block).dense_layers for t in traces)
         layer = right.number_input("Highlighted dense layer (0: none)", 0, most,
                                    key="compare_layer", bind=_URL) or None
-    keys = json.dumps([config_key(c) for c in configs])
+    keys = tuple(configs)  # frozen configs: Streamlit's caches hash them as they are
     try:
         svgs = compare_svgs(keys, device, view, block, layer, differences, theme)
     except DenseVisError as problem:
-        st.error(str(problem))
+        st.error(plain(problem))
         return
     names = config_names(configs)
     colors = [style.color for style in config_styles(configs, theme)]
@@ -157,36 +156,35 @@ def _downloads(traces: list[Trace], place: tuple) -> None:
                                width="stretch", on_click="ignore")
 
 
-def _layouts(config_keys: str, device: str, view: str, block: int, layer: int | None,
-             differences: bool, theme: str) -> list[Layout]:
+def _layouts(configs: tuple[DenseNetConfig, ...], device: str, view: str, block: int,
+             layer: int | None, differences: bool, theme: str) -> list[Layout]:
     from densevis.render.comparison import compared_layouts
 
-    configs = [DenseNetConfig.from_dict(json.loads(key)) for key in json.loads(config_keys)]
     traces = [trace_of(config, device) for config in configs]
     return compared_layouts(traces, view, block, layer, differences, theme)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def compare_svgs(config_keys: str, device: str, view: str, block: int, layer: int | None,
-                 differences: bool, theme: str) -> list[str]:
+def compare_svgs(configs: tuple[DenseNetConfig, ...], device: str, view: str, block: int,
+                 layer: int | None, differences: bool, theme: str) -> list[str]:
     """Each config's view as SVG text, drawn on one shared channel scale."""
     from densevis.render.export import diagram_bytes
     from densevis.render.graphviz import to_graphviz
 
-    layouts = _layouts(config_keys, device, view, block, layer, differences, theme)
+    layouts = _layouts(configs, device, view, block, layer, differences, theme)
     return [diagram_bytes(to_graphviz(layout, theme), "svg").decode("utf-8")
             for layout in layouts]
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def compare_file(config_keys: str, device: str, view: str, block: int, layer: int | None,
-                 differences: bool, theme: str, fmt: str) -> bytes:
+def compare_file(configs: tuple[DenseNetConfig, ...], device: str, view: str, block: int,
+                 layer: int | None, differences: bool, theme: str, fmt: str) -> bytes:
     """The compared view as one file (the configs side by side, one scale)."""
     from densevis.render.comparison import side_by_side
     from densevis.render.export import diagram_bytes
     from densevis.render.graphviz import to_graphviz
 
-    layouts = _layouts(config_keys, device, view, block, layer, differences, theme)
+    layouts = _layouts(configs, device, view, block, layer, differences, theme)
     return diagram_bytes(to_graphviz(side_by_side(layouts), theme), fmt)
 
 
@@ -230,3 +228,7 @@ def _sweep(config: DenseNetConfig, device: str, theme: str) -> None:
     with st.spinner("Tracing the sweep…"):
         sweep = [trace_of(with_growth_rate(config, k), device) for k in SWEEP_RATES]
     show_figure(growth_rate_chart(sweep, theme=theme), key="compare_sweep")
+
+
+if __name__ == "__main__":  # Streamlit runs the page file as a script
+    render()

@@ -39,3 +39,7 @@ def render() -> None:
              "channels": end - start, "slice": f"{start}:{end}"}
             for source, start, end in trace.input_slices(block, layer)]
     st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+
+if __name__ == "__main__":  # Streamlit runs the page file as a script
+    render()

@@ -221,3 +221,7 @@ def render() -> None:
         else:
             st.caption("Click a dense layer in a block or the full network to see its ops, "
                        "kernels, channels and weight shapes here.")
+
+
+if __name__ == "__main__":  # Streamlit runs the page file as a script
+    render()

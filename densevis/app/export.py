@@ -167,3 +167,7 @@ def _buttons(name: Callable[[str], str], formats: tuple[str, ...],
         column.download_button(LABELS.get(fmt, fmt.upper()), make(fmt), file_name=name(fmt),
                                mime=MIME[fmt], key=f"{key}_{fmt}", width="stretch",
                                on_click="ignore")
+
+
+if __name__ == "__main__":  # Streamlit runs the page file as a script
+    render()

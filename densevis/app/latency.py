@@ -6,7 +6,15 @@ from typing import Any
 
 import streamlit as st
 
-from densevis.app.state import Source, current, require_trace, source_of, store_profile
+from densevis.app import budget
+from densevis.app.state import (
+    Source,
+    current,
+    plain,
+    require_trace,
+    source_of,
+    store_profile,
+)
 from densevis.app.widgets import show_figure
 from densevis.errors import DenseVisError
 from densevis.records import Trace
@@ -46,13 +54,15 @@ def render() -> None:
         try:
             from densevis.profiler import measure_throughput
 
-            points = measure_throughput(
-                _target(source_of(trace), state.device)[0], device=state.device,
-                progress=lambda done, total: bar.progress(done / total,
-                                                          text=f"batch {done}/{total}"))
+            share = budget.BUDGET // 4  # the sweep stops at batches that would pass it
+            with budget.reserve(share, "the throughput sweep"):
+                points = measure_throughput(
+                    _target(source_of(trace), state.device)[0], device=state.device,
+                    max_memory=share, progress=lambda done, total: bar.progress(
+                        done / total, text=f"batch {done}/{total}"))
             st.session_state["last_throughput"] = points
         except DenseVisError as problem:
-            st.error(str(problem))
+            st.error(plain(problem))
         bar.empty()
     points = st.session_state.get("last_throughput")
     if points:
@@ -65,19 +75,19 @@ def _measure(trace: Trace, device: str, batch: int, warmup: int, repeats: int) -
     bar = st.progress(0.0, text="Building the model and warming up…")
     try:
         source = source_of(trace)
-        target, size = _target(source, device)
-        profile = profile_latency(
-            target, device=device, batch_size=batch, warmup=warmup, repeats=repeats,
-            input_size=size,
-            progress=lambda done, total: bar.progress(done / total,
-                                                      text=f"pass {done} of {total}"))
+        with budget.reserve(budget.bytes_for(source, batch), f"profiling {trace.model}"):
+            target, size = _target(source, device)
+            profile = profile_latency(
+                target, device=device, batch_size=batch, warmup=warmup, repeats=repeats,
+                input_size=size, progress=lambda done, total: bar.progress(
+                    done / total, text=f"pass {done} of {total}"))
         bar.progress(1.0, text="Measuring the device's peak…")
         peak = measure_peak(device)
         st.session_state["last_profile"] = profile
         st.session_state["last_roofline"] = (roofline(trace, profile), peak)
         store_profile(source, profile)
     except DenseVisError as problem:
-        st.error(str(problem))
+        st.error(plain(problem))
     finally:
         bar.empty()
 
@@ -90,3 +100,7 @@ def _target(source: Source, device: str) -> tuple[Any, Any]:
     if not isinstance(source, ModuleSpec):
         return source, None
     return load_module(source, device), parse_module_input_size(source.input_size or None)
+
+
+if __name__ == "__main__":  # Streamlit runs the page file as a script
+    render()

@@ -13,12 +13,13 @@ PRELOAD = ("densevis.tracer", "densevis.render.diagrams", "densevis.render.chart
            "densevis.app.overview")
 ENTRY = Path(__file__).resolve().parent / "main.py"
 MODULE_ENV = "DENSEVIS_MODULE"  # `densevis app --module ...` hands its ModuleSpec (JSON) over
+UPLOAD_LIMIT_MB = 512  # the one upload limit: server option, uploader label and check
 # The app's Streamlit settings; the repository's .streamlit/config.toml holds the same for a
 # plain `streamlit run app.py` (a test keeps the two equal). Options given to `densevis app`
 # come after these, so they win.
 OPTIONS = {
     "server.headless": "true",
-    "server.maxUploadSize": "512",
+    "server.maxUploadSize": str(UPLOAD_LIMIT_MB),
     "browser.gatherUsageStats": "false",
     "client.showErrorDetails": "none",
     "client.toolbarMode": "minimal",

@@ -56,3 +56,7 @@ def _cost_charts(trace: Trace, latency: dict[str, float] | None) -> None:
             show_figure(cost_chart(trace, metric, theme=theme, latency_ms=latency),
                         key="layers_cost")
         show_figure(cost_breakdown_chart(trace, theme=theme), key="layers_breakdown")
+
+
+if __name__ == "__main__":  # Streamlit runs the page file as a script
+    render()

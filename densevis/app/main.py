@@ -7,15 +7,11 @@ from densevis.app import pages, state
 
 
 def run() -> None:
-    """Build the navigation and run the chosen page (one Streamlit script run)."""
+    """Build the navigation and the sidebar, then run the chosen page (one script run)."""
     st.set_page_config(page_title="densevis: see inside DenseNet", page_icon="🧱",
                        layout="wide")
-    state.initialise()  # read the URL before any page switch clears it
-    page_list = pages.all_pages()
-    navigation = st.navigation(list(page_list.values()))
-    pages.remember(navigation)
-    st.session_state["_current"] = state.sidebar()
-    pages.follow_url(page_list, navigation)  # a page named in the URL, once per session
+    navigation = st.navigation(pages.all_pages())
+    state.sidebar()
     navigation.run()
 
 

@@ -68,3 +68,7 @@ def render() -> None:
     if svg is not None:  # a plain image here (it fits the page); pan and zoom on Diagram
         st.image(svg.decode("utf-8"), caption="Open the Diagram page to pan, zoom and "
                  "go down to every dense link.", width="content")
+
+
+if __name__ == "__main__":  # Streamlit runs the page file as a script
+    render()

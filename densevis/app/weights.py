@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from densevis.app.state import config_key, current, needs_config, require_trace
+from densevis.app import budget
+from densevis.app.launch import UPLOAD_LIMIT_MB
+from densevis.app.state import current, needs_config, plain, require_trace
 from densevis.app.widgets import show_figure
+from densevis.config import DenseNetConfig, estimate_memory
 from densevis.errors import DenseVisError
 from densevis.records import Trace
 from densevis.reuse import FeatureReuse
@@ -16,22 +19,18 @@ from densevis.reuse import FeatureReuse
 if TYPE_CHECKING:
     from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-UPLOAD_LIMIT_MB = 512
 CONFIG_FROM = {"file": "read from the file", "inferred": "inferred from the tensor shapes",
                "argument": "as given"}
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _random_reuse(key: str) -> FeatureReuse:
+def _random_reuse(config: DenseNetConfig) -> FeatureReuse:
     """Heat map of a freshly initialised model of this config (cached per config)."""
-    import json
-
-    from densevis.config import DenseNetConfig
     from densevis.model import build_model
     from densevis.reuse_measure import feature_reuse
 
-    config = DenseNetConfig.from_dict(json.loads(key))
-    return feature_reuse(build_model(config, "cpu"))
+    with budget.reserve(estimate_memory(config).param_bytes, f"building {config.label}"):
+        return feature_reuse(build_model(config, "cpu"))
 
 
 def render() -> None:
@@ -44,49 +43,58 @@ def render() -> None:
         f"Load a DenseNet state_dict (.pth, .pt or .safetensors; up to {UPLOAD_LIMIT_MB} MB)",
         type=["pth", "pt", "bin", "safetensors"], key="weights_upload",
         max_upload_size=UPLOAD_LIMIT_MB)
-    reuse = None
-    if upload is not None:
-        reuse = _load(upload)
+    reuse = _loaded(upload) if upload is not None else None
     if reuse is None:
         st.info("No checkpoint loaded: showing the current config with random weights, which "
                 "show no learned reuse (each column is uniform; columns differ only by their "
                 "initialisation scale). Load torchvision's trained densenet121 file to see "
                 "the paper's Figure 5.")
         with st.spinner("Initialising weights…"):
-            reuse = _random_reuse(config_key(trace.config))
+            reuse = _random_reuse(trace.config)
         _offer_download()
     _show_reuse(reuse, state.theme)
     _show_memory(trace, state.device, state.theme)
 
 
-def _load(upload: UploadedFile) -> FeatureReuse | None:
+def _loaded(upload: UploadedFile) -> FeatureReuse | None:
+    """The upload's feature reuse, loaded once per uploaded file (reruns reuse it)."""
+    kept = st.session_state.get("weights_loaded")
+    if kept is None or kept[0] != upload.file_id:
+        kept = (upload.file_id, *_load(upload))
+        st.session_state["weights_loaded"] = kept
+    _, reuse, messages = kept
+    for kind, text in messages:
+        getattr(st, kind)(text)
+    return reuse
+
+
+def _load(upload: UploadedFile) -> tuple[FeatureReuse | None, list[tuple[str, str]]]:
+    """Load a checkpoint; the reuse (None when refused) and the messages to show."""
     from densevis.reuse_measure import feature_reuse
     from densevis.weights import load_checkpoint
 
-    if upload.size > UPLOAD_LIMIT_MB * 1024**2:
-        st.error(f"{upload.name} is {upload.size / 1024**2:.0f} MB, over the "
-                 f"{UPLOAD_LIMIT_MB} MB limit.")
-        return None
-    try:
-        with st.spinner(f"Loading {upload.name} (weights only, no pickled code)…"):
+    name = plain(upload.name)
+    limit = UPLOAD_LIMIT_MB * 1024**2
+    if upload.size > limit:
+        return None, [("error", f"{name} is {upload.size / 1024**2:.0f} MB, over the "
+                                f"{UPLOAD_LIMIT_MB} MB limit.")]
+    try:  # the file, the tensors and the model together: about three times its size
+        with budget.reserve(3 * upload.size, f"loading {upload.name}"), \
+                st.spinner(f"Loading {name} (weights only, no pickled code)…"):
             loaded = load_checkpoint(upload.getvalue(), name=upload.name, device="cpu",
-                                     max_bytes=UPLOAD_LIMIT_MB * 1024**2)
+                                     max_bytes=limit)
             reuse = feature_reuse(loaded)
     except DenseVisError as problem:
-        st.error(str(problem))
-        return None
+        return None, [("error", plain(problem))]
     config = loaded.config
-    st.success(
-        f"Loaded {loaded.tensors} tensors from {upload.name}; config "
-        f"{CONFIG_FROM.get(loaded.config_from, loaded.config_from)}: "
-        f"k = {config.growth_rate}, blocks {config.block_config}, "
-        f"{config.num_init_features} initial features, bn_size {config.bn_size}, "
-        f"{config.num_classes} classes"
-        + (f"; renamed {loaded.renamed_legacy_keys} legacy keys"
-           if loaded.renamed_legacy_keys else ""))
-    for note in loaded.notes:
-        st.caption(note)
-    return reuse
+    renamed = loaded.renamed_legacy_keys
+    summary = (f"Loaded {loaded.tensors} tensors from {name}; config "
+               f"{CONFIG_FROM.get(loaded.config_from, loaded.config_from)}: "
+               f"k = {config.growth_rate}, blocks {config.block_config}, "
+               f"{config.num_init_features} initial features, bn_size {config.bn_size}, "
+               f"{config.num_classes} classes"
+               + (f"; renamed {renamed} legacy keys" if renamed else ""))
+    return reuse, [("success", summary), *(("caption", plain(note)) for note in loaded.notes)]
 
 
 def _offer_download() -> None:
@@ -106,7 +114,7 @@ def _offer_download() -> None:
                         name, Path.home() / ".cache" / "densevis")
                 st.success(f"Saved to {path}; upload it above.")
             except (DenseVisError, OSError) as problem:
-                st.error(f"Download failed: {problem}")
+                st.error(f"Download failed: {plain(problem)}")
 
 
 def _show_reuse(reuse: FeatureReuse, theme: str) -> None:
@@ -138,17 +146,22 @@ def _show_memory(trace: Trace, device: str, theme: str) -> None:
                "linear in L. Analytic figures come from the trace.")
     batch = st.number_input("Batch size", 1, 1024, 8, key="weights_batch")
     analytic = concat_memory(trace, int(batch))
-    measured = st.session_state.get("weights_measured", {}).get((config_key(trace.config),
-                                                                 int(batch), device))
+    key = (trace.config, int(batch), device)
+    measured = st.session_state.get("weights_measured", {}).get(key)
     if st.button("Measure on the device (a few training steps)", key="weights_measure"):
         from densevis.memory_measure import measure_memory
 
         try:
-            with st.spinner("Running training steps both ways…"):
+            needed = estimate_memory(trace.config, int(batch)).total_bytes * 3
+            with budget.reserve(needed, "the memory measurement"), \
+                    st.spinner("Running training steps both ways…"):
                 measured = measure_memory(trace.config, int(batch), device)
-            st.session_state.setdefault("weights_measured", {})[
-                (config_key(trace.config), int(batch), device)] = measured
+            st.session_state.setdefault("weights_measured", {})[key] = measured
         except DenseVisError as problem:
-            st.error(str(problem))
+            st.error(plain(problem))
     show_figure(memory_chart(MemoryReport(analytic, measured), theme=theme),
                 key="weights_memory")
+
+
+if __name__ == "__main__":  # Streamlit runs the page file as a script
+    render()

@@ -7,7 +7,8 @@ import base64
 import plotly.graph_objects as go
 import streamlit as st
 
-from densevis.app.state import Source, config_key, source_of_key, trace_of
+from densevis.app.cache import ByteCache
+from densevis.app.state import Source, plain, trace_of
 from densevis.errors import DenseVisError
 from densevis.render.theme import get_theme
 
@@ -49,6 +50,7 @@ box.addEventListener('dblclick', fit);
 NUMBER_COLUMNS = {name: st.column_config.NumberColumn(format="localized")
                   for name in ("params", "MACs", "FLOPs", "activation bytes")}
 
+SVGS: ByteCache[bytes] = ByteCache(256 * 2**20, 128, len)  # rendered diagrams, server-wide
 
 
 def show_svg(svg: bytes, height: int = 520, theme: str = "light", alt: str = "diagram") -> None:
@@ -63,32 +65,18 @@ def show_figure(figure: go.Figure, key: str | None = None) -> None:
     st.plotly_chart(figure, width="stretch", key=key, theme=None)
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
-def diagram_svg(config_json: str, device: str, view: str, block: int, layer: int,
-                options_json: str) -> bytes:
-    """Render a diagram view to SVG, cached per config and options."""
-    import json
-
+def render_diagram(config: Source, device: str, view: str, block: int = 1,
+                   layer: int = 1, **options: object) -> bytes | None:
+    """SVG bytes of a view (cached for the server by config and options), or None after
+    showing why not."""
     from densevis.render.diagrams import DiagramOptions, diagram
     from densevis.render.export import diagram_bytes
 
-    config = source_of_key(config_json)
-    values = json.loads(options_json)
-    if "show" in values:
-        values["show"] = tuple(values["show"])
-    options = DiagramOptions(**values)
-    graph = diagram(trace_of(config, device), view, block=block, layer=layer, options=options)
-    return diagram_bytes(graph, "svg")
-
-
-def render_diagram(config: Source, device: str, view: str, block: int = 1,
-                   layer: int = 1, **options: object) -> bytes | None:
-    """SVG bytes of a view, or None after showing why not."""
-    import json
-
     try:
-        return diagram_svg(config_key(config), device, view, block, layer,
-                           json.dumps(options, sort_keys=True))
+        choice = DiagramOptions(**options)  # type: ignore[arg-type]
+        return SVGS.get((config, device, view, block, layer, choice), lambda: diagram_bytes(
+            diagram(trace_of(config, device), view, block=block, layer=layer, options=choice),
+            "svg"))
     except DenseVisError as problem:
-        st.error(str(problem))
+        st.error(plain(problem))
         return None
