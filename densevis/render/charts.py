@@ -344,7 +344,8 @@ def growth_rate_chart(traces: Sequence[Trace], theme: str = "light") -> go.Figur
     fig.update_xaxes(title_text="dense block", row=2, col=2)
     fig.update_yaxes(title_text="channels", row=2, col=2)
     fig.update_yaxes(rangemode="tozero")
-    fig.update_layout(barmode="group", height=620)
+    two_lines = "<br>" in fig.layout.title.text  # room for the shared line above the panels
+    fig.update_layout(barmode="group", height=620, margin_t=110 if two_lines else 70)
     return fig
 
 
