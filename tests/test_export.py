@@ -266,7 +266,7 @@ def test_cli_highlight_shorthand_and_contents(cifar: Trace, tmp_path: Path) -> N
     out = tmp_path / "densenet-bc-100-k12-full-highlight3.12.dot"
     options = diagrams.DiagramOptions(highlight="features.denseblock3.denselayer12",
                                       show=("params",))
-    assert out.read_text() == diagrams.full_diagram(cifar, options).source
+    assert out.read_text() == export.view_graph(cifar, "full", options=options).source
     deck = tmp_path / "deck.pptx"
     assert main(["export", "--model", "densenet-bc-100", "--view", "block", "--highlight",
                  "denseblock2.denselayer3", "--dpi", "72", "-o", str(deck)]) == 0
@@ -303,3 +303,78 @@ def test_cli_choices_come_from_the_registry(tmp_path: Path, args: list[str],
     assert error.startswith("densevis export: error: argument") and "invalid choice" in error
     assert args[1] in error
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- 16:9 and ids
+
+PLACES = [("overview", 1, 1), ("block", 1, 1), ("block", 3, 1), ("layer", 3, 12),
+          ("layer", 1, 1), ("full", 1, 1)]
+
+
+def _svg_ids(svg: bytes) -> tuple[dict[str, str], dict[str, str]]:
+    """(node id -> class, edge id -> class) of a graphviz SVG."""
+    ns = "{http://www.w3.org/2000/svg}"
+    nodes, edges = {}, {}
+    for group in ET.fromstring(svg).iter(f"{ns}g"):
+        kind, _, rest = (group.get("class") or "").partition(" ")
+        if kind == "node":
+            nodes[group.get("id")] = rest
+        elif kind == "edge":
+            edges[group.get("id")] = rest
+    return nodes, edges
+
+
+@pytest.mark.parametrize("direction", ["LR", "TB"])
+@pytest.mark.parametrize(("view", "block", "layer"), PLACES)
+def test_export_draws_the_screens_layout(trace121: Trace, view: str, block: int, layer: int,
+                                         direction: str) -> None:
+    """The exported SVG holds exactly the layout's nodes and edges, with their highlight
+    states, in the 16:9 slide mode and as laid out for the screen; and the slide mode fills
+    at least 60% of a 16:9 slide."""
+    from PIL import Image
+
+    from densevis.render.layout import DiagramOptions, layout
+
+    options = DiagramOptions(direction=direction, highlight="features.denseblock3.denselayer12",
+                             color_by="params" if view == "block" else None, show=("params",))
+    drawn = layout(trace121, view, block, layer, options)
+    fills = []
+    for slide in (False, True):
+        graph = export.view_graph(trace121, view, block, layer, options, slide=slide)
+        nodes, edges = _svg_ids(export.diagram_bytes(graph, "svg"))
+        extras = set(nodes) - {node.id for node in drawn.nodes}
+        assert all(re.fullmatch(r"node\d+", extra) for extra in extras)  # the key, the legend
+        for node in drawn.nodes:
+            assert nodes[node.id].split() == [part for part in (node.role, node.kind, node.state)
+                                              if part]
+        assert set(edges) == {f"{edge.source}->{edge.target}" for edge in drawn.edges}
+        assert len(edges) == len(drawn.edges)
+        with Image.open(io.BytesIO(export.diagram_bytes(graph, "png", 72))) as image:
+            fills.append(image.width * image.height / (round(13.333 * 72) * 540))
+    assert fills[1] >= 0.6, fills
+
+
+def test_slide_mode_folds_a_strip_into_rows(trace121: Trace) -> None:
+    from densevis.render.layout import DiagramOptions, Layout, layout
+    from densevis.render.slide import fit_slide
+
+    strip = layout(trace121, "layer", 1, 1)
+    folded = fit_slide(strip)
+
+    def rows(drawn: Layout) -> int:
+        return len({round(node.y) for node in drawn.nodes if node.role != "source"})
+
+    assert rows(strip) == 1 and rows(folded) >= 2
+    for drawn, (low, high) in ((strip, (10, 20)), (folded, (1, 3.5))):
+        left, top, right, bottom = drawn.bounds()
+        assert low < (right - left) / (bottom - top) < high
+    assert [n.lines for n in folded.nodes] == [n.lines for n in strip.nodes]
+    # a block's links cannot be cut: its arcs are raised instead, the nodes keep their line
+    block = layout(trace121, "block", 3, options=DiagramOptions(direction="TB"))
+    raised = fit_slide(block)
+    assert len({round(node.x) for node in raised.nodes}) == 1
+
+    def width(drawn: Layout) -> float:
+        return drawn.bounds()[2] - drawn.bounds()[0]
+
+    assert width(raised) > 3 * width(block)  # the arcs reach further out

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from densevis.app.downloads import show_chart
 from densevis.app.state import current, needs_blocks, require_trace, trace_of, with_growth_rate
-from densevis.app.widgets import show_figure
 from densevis.config import PRESETS, DenseNetConfig
 from densevis.records import Trace
 from densevis.render.charts import channel_growth_chart
@@ -23,7 +23,8 @@ def render() -> None:
     traces = [trace]
     if trace.config is not None:  # overlays rebuild the config: a custom module has none
         traces += _overlays(trace, trace.config, state.device)
-    show_figure(channel_growth_chart(traces, theme=state.theme), key="channels_chart")
+    show_chart(channel_growth_chart(traces, theme=state.theme), "channels_chart", traces,
+               "channels")
 
 
 def _overlays(trace: Trace, config: DenseNetConfig, device: str) -> list[Trace]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from densevis.app.downloads import show_chart
 from densevis.app.state import current, needs_blocks, require_trace
-from densevis.app.widgets import show_figure
 from densevis.render.charts import channel_composition_chart, connectivity_chart
 
 
@@ -27,10 +27,10 @@ def render() -> None:
     st.caption(f"Block {block}: L = {info.dense_layers} layers, {info.links} links into layers "
                f"(L(L+1)/2) plus {info.output_links} into the block output; "
                f"k0 = {info.k0}, k = {info.growth_rate}.")
-    show_figure(connectivity_chart(trace, block, value=value, theme=state.theme),
-                key="connect_matrix")
-    show_figure(channel_composition_chart(trace, block, theme=state.theme),
-                key="connect_composition")
+    show_chart(connectivity_chart(trace, block, value=value, theme=state.theme),
+               "connect_matrix", trace, "connectivity", block)
+    show_chart(channel_composition_chart(trace, block, theme=state.theme),
+               "connect_composition", trace, "composition", block)
     st.subheader("Where a layer's input channels come from")
     if st.session_state.get("connect_layer", 1) > info.dense_layers:
         st.session_state["connect_layer"] = info.dense_layers

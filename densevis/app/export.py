@@ -4,32 +4,32 @@ they hold (densenet121-k32-block3-layer12.svg)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import streamlit as st
 
+from densevis.app.downloads import MIME, diagram_name, download_buttons, dpi_picker
 from densevis.app.state import (
+    config_key,
     current,
     latency_for,
     require_trace,
     source_of,
+    source_of_key,
     trace_of,
     with_growth_rate,
 )
-from densevis.app.widgets import render_diagram, show_figure, show_svg
+from densevis.app.widgets import show_figure, show_svg
 from densevis.errors import DenseVisError
 from densevis.records import Trace
-from densevis.render.diagrams import DiagramOptions, diagram
 from densevis.render.export import (
     CHART_FORMATS,
-    DEFAULT_DPI,
     DIAGRAM_FORMATS,
-    DPI_CHOICES,
     diagram_bytes,
     figure_bytes,
     file_name,
     kit_deck,
+    view_graph,
 )
+from densevis.render.layout import DiagramOptions
 from densevis.render.registry import (
     CHART_TITLES,
     CHARTS,
@@ -41,12 +41,6 @@ from densevis.render.registry import (
 from densevis.render.tables import TABLE_FORMATS, block_table, layer_table, stage_table, table_text
 from densevis.search import find_dense_layer
 
-MIME = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf",
-        "dot": "text/vnd.graphviz", "html": "text/html", "csv": "text/csv",
-        "markdown": "text/markdown", "latex": "application/x-latex",
-        "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation"}
-SUFFIX = {"markdown": "md", "latex": "tex"}
-LABELS = {"markdown": "Markdown", "latex": "LaTeX"}  # others: the format in capitals
 PER_BLOCK_CHARTS = ("composition", "connectivity")
 
 
@@ -55,15 +49,19 @@ def render() -> None:
     if trace is None:
         return
     st.title("Export")
-    dpi = st.segmented_control(
-        "PNG resolution", DPI_CHOICES, default=DEFAULT_DPI, key="export_dpi",
-        format_func=lambda d: f"{d} dpi",
-        help="PNG and PDF fill a 13.33 × 7.5 in (16:9) slide; 150 dpi suits slides, "
-             "300 print. The resolution is written in the PNG.") or DEFAULT_DPI
+    dpi = dpi_picker("export_dpi")
     _diagrams(trace, dpi)
     _charts(trace, dpi)
     _tables(trace)
     _deck(trace, dpi)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _export_svg(config: str, device: str, view: str, block: int, layer: int,
+                options: DiagramOptions, slide: bool) -> bytes:
+    """The SVG the diagram buttons give, for the preview."""
+    trace = trace_of(source_of_key(config), device)
+    return diagram_bytes(view_graph(trace, view, block, layer, options, slide), "svg")
 
 
 def _diagrams(trace: Trace, dpi: int) -> None:
@@ -73,26 +71,25 @@ def _diagrams(trace: Trace, dpi: int) -> None:
     views = VIEWS if trace.blocks else ("overview",)  # a custom module may have no block
     view = cols[0].segmented_control("View", views, default="overview",
                                      format_func=VIEW_TITLES.get, key="export_view") or "overview"
-    block = layer = None
+    block = layer = 1
     if view in ("block", "layer"):
         block = cols[1].selectbox("Block", [b.index for b in trace.blocks], key="export_block")
-    if view == "layer" and block is not None:
+    if view == "layer":
         layers = trace.block(block).dense_layers
         layer = cols[2].selectbox("Layer", list(range(1, layers + 1)), key="export_layer")
     direction = cols[3].radio("Direction", DIRECTIONS, horizontal=True, key="export_dir")
-    latency = latency_for(source_of(trace))
-    options = DiagramOptions(direction=direction, theme=state.theme, latency_ms=latency)
-
-    graph = diagram(trace, view, block=block or 1, layer=layer or 1, options=options)
-    _buttons(lambda fmt: file_name(trace, view, fmt, block=block, layer=layer),
-             DIAGRAM_FORMATS, lambda fmt: lambda: diagram_bytes(graph, fmt, dpi),
-             "export_diagram")
-    svg = render_diagram(source_of(trace), state.device, view, block=block or 1, layer=layer or 1,
-                         direction=direction, theme=state.theme, latency_ms=latency)
-    if svg is not None:
-        st.caption(f"Preview of {file_name(trace, view, block=block, layer=layer)}.* "
-                   f"(PNG at {dpi} dpi)")
-        show_svg(svg, height=360, theme=state.theme, alt=f"preview: {view} diagram")
+    slide = st.toggle("Fill a 16:9 slide", value=True, key="export_slide",
+                      help="Fold long strips into rows and raise low arcs so the picture fills "
+                           "a slide; off: the layout as the Diagram page draws it.")
+    options = DiagramOptions(direction=direction, theme=state.theme,
+                             latency_ms=latency_for(source_of(trace)))
+    name = diagram_name(trace, view, block, layer, options)
+    download_buttons(name, DIAGRAM_FORMATS, lambda fmt: lambda: diagram_bytes(
+        view_graph(trace, view, block, layer, options, slide), fmt, dpi), "export_diagram")
+    st.caption(f"Preview of {name('*')} (PNG at {dpi} dpi)")
+    svg = _export_svg(config_key(source_of(trace)), state.device, view, block, layer, options,
+                      slide)
+    show_svg(svg, height=420, theme=state.theme, alt=f"preview: {view} diagram")
 
 
 def _charts(trace: Trace, dpi: int) -> None:
@@ -112,9 +109,9 @@ def _charts(trace: Trace, dpi: int) -> None:
     except DenseVisError as problem:  # e.g. no dense blocks, or no config to compare
         st.info(str(problem))
         return
-    _buttons(lambda fmt: file_name(trace, name, fmt, block=block), CHART_FORMATS,
-             lambda fmt: lambda: figure_bytes(figure, fmt, dpi), "export_chart")
-    st.caption(f"Preview of {file_name(trace, name, block=block)}.* (PNG at {dpi} dpi)")
+    download_buttons(lambda fmt: file_name(trace, name, fmt, block=block), CHART_FORMATS,
+                     lambda fmt: lambda: figure_bytes(figure, fmt, dpi), "export_chart")
+    st.caption(f"Preview of {file_name(trace, name, '*', block=block)} (PNG at {dpi} dpi)")
     show_figure(figure, key="export_chart_preview")
 
 
@@ -123,8 +120,8 @@ def _tables(trace: Trace) -> None:
     tables = {"layers": layer_table(trace, latency_for(source_of(trace))),
               "stages": stage_table(trace), "blocks": block_table(trace)}
     which = st.selectbox("Table", list(tables), key="export_table")
-    _buttons(lambda fmt: file_name(trace, which, SUFFIX.get(fmt, fmt)), TABLE_FORMATS,
-             lambda fmt: lambda: table_text(tables[which], fmt).encode(), "export_table")
+    download_buttons(lambda fmt: file_name(trace, which, fmt), TABLE_FORMATS,
+                     lambda fmt: lambda: table_text(tables[which], fmt).encode(), "export_table")
 
 
 def _deck(trace: Trace, dpi: int) -> None:
@@ -132,11 +129,11 @@ def _deck(trace: Trace, dpi: int) -> None:
     st.subheader("Slide deck")
     selected = _selected_layer(trace)
     inside = (f"inside dense layer H{selected[1]} of block {selected[0]} (the Diagram page's "
-              "highlight), " if selected else "")
+              "selected layer), " if selected else "")
     st.caption("The same deck as `densevis export --all`: a title slide with the config and "
-               f"headline numbers, the overview, every dense block, {inside}the full network, "
-               "then the channel, composition, connectivity, cost and growth charts; each "
-               "picture centred under its title.")
+               f"headline numbers, the overview, every dense block, {inside}the full network "
+               "(each laid out for 16:9), then the channel, composition, connectivity, cost and "
+               "growth charts; each picture centred under its one title.")
 
     def make_deck() -> bytes:
         return kit_deck(trace, _variants(trace, state.device), state.theme, selected, dpi)
@@ -146,10 +143,13 @@ def _deck(trace: Trace, dpi: int) -> None:
 
 
 def _selected_layer(trace: Trace) -> tuple[int, int] | None:
-    """The dense layer highlighted on the Diagram page, if any."""
-    name = st.session_state.get("diagram_highlight")
-    row = find_dense_layer(trace, name) if isinstance(name, str) and name else None
-    return (row.block, row.position) if row is not None else None
+    """The dense layer selected on the Diagram page, if any."""
+    for key in ("highlight", "diagram_highlight"):
+        name = st.session_state.get(key)
+        row = find_dense_layer(trace, name) if isinstance(name, str) and name else None
+        if row is not None:
+            return row.block, row.position
+    return None
 
 
 def _variants(trace: Trace, device: str) -> list[Trace]:
@@ -158,15 +158,6 @@ def _variants(trace: Trace, device: str) -> list[Trace]:
         return []
     return [trace_of(with_growth_rate(trace.config, k), device) for k in GROWTH_RATES
             if k != trace.config.growth_rate]
-
-
-def _buttons(name: Callable[[str], str], formats: tuple[str, ...],
-             make: Callable[[str], Callable[[], bytes]], key: str) -> None:
-    """One download button per format; each file is made when its button is clicked."""
-    for column, fmt in zip(st.columns(len(formats)), formats, strict=True):
-        column.download_button(LABELS.get(fmt, fmt.upper()), make(fmt), file_name=name(fmt),
-                               mime=MIME[fmt], key=f"{key}_{fmt}", width="stretch",
-                               on_click="ignore")
 
 
 if __name__ == "__main__":  # Streamlit runs the page file as a script

@@ -55,6 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--highlight", help="a dense layer to highlight with its inputs and "
                                             "consumers: 3.12 or denseblock3.denselayer12")
     parser.add_argument("--expand", action="store_true", help="full view: list each layer's ops")
+    parser.add_argument("--slide", action=argparse.BooleanOptionalAction, default=True,
+                        help="re-lay the diagram to fill a 16:9 slide: long strips folded into "
+                             "rows, low arcs raised (default); --no-slide keeps the app's layout")
     parser.add_argument("-o", "--output",
                         help="output file, or a folder to put a named file in (default: a name "
                              "like densenet121-k32-block3.svg here); with --all, the folder")
@@ -169,10 +172,9 @@ def _chart(trace: Trace, args: argparse.Namespace, block: int, fmt: str) -> tupl
 def _diagram(trace: Trace, args: argparse.Namespace, block: int, layer: int,
              selected: tuple[int, int] | None, fmt: str) -> tuple[bytes, str]:
     from densevis.render import export
-    from densevis.render.diagrams import diagram
 
     view = args.view or "overview"
-    graph = diagram(trace, view, block=block, layer=layer, options=_options(args, selected))
+    graph = export.view_graph(trace, view, block, layer, _options(args, selected), args.slide)
     shown_block = block if view in ("block", "layer") else None
     highlight = selected if view in ("block", "full") else None
     name = export.file_name(trace, view, fmt, block=shown_block,

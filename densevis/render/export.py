@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
     from densevis.config import DenseNetConfig
+    from densevis.render.layout import DiagramOptions
 
 DIAGRAM_FORMATS = ("svg", "png", "pdf", "dot")
 CHART_FORMATS = ("svg", "png", "pdf", "html")
@@ -147,6 +148,19 @@ def diagram_bytes(graph: graphviz.Digraph, fmt: str, dpi: int = DEFAULT_DPI) -> 
         detail = (error.stderr or b"").decode(errors="replace").strip().splitlines()
         raise DenseVisError(f"graphviz failed: {detail[-1] if detail else error}") from error
     return png_with_dpi(data, dpi, palette=True) if fmt == "png" else data
+
+
+def view_graph(trace: Trace, view: str, block: int = 1, layer: int = 1,
+               options: DiagramOptions | None = None, slide: bool = True) -> graphviz.Digraph:
+    """A view as drawn for export: its layout (the same the app draws), re-laid for a 16:9
+    slide unless ``slide`` is False, as a pinned graphviz graph."""
+    from densevis.render.graphviz import to_graphviz
+    from densevis.render.layout import DiagramOptions, layout
+    from densevis.render.slide import fit_slide
+
+    options = options or DiagramOptions()
+    drawn = layout(trace, view, block, layer, options)
+    return to_graphviz(fit_slide(drawn) if slide else drawn, options.theme)
 
 
 def untitled_diagram(graph: graphviz.Digraph) -> graphviz.Digraph:
@@ -346,27 +360,28 @@ def view_title(view: str, block: int = 1, layer: int = 1,
 
 def kit_views(trace: Trace, theme: str = "light", selected: tuple[int, int] | None = None
               ) -> list[KitItem]:
-    """The representative diagrams: overview, every block (the selected dense layer
-    highlighted in its block), inside the selected dense layer, the full network."""
-    from densevis.render.diagrams import DiagramOptions, diagram
+    """The representative diagrams, laid out for 16:9 slides: overview, every block (the
+    selected dense layer highlighted in its block), inside the selected layer, the full
+    network."""
+    from densevis.render.layout import DiagramOptions
 
     highlight = (f"features.denseblock{selected[0]}.denselayer{selected[1]}"
                  if selected else None)
     options = DiagramOptions(theme=theme, highlight=highlight)
     views = [KitItem("overview", view_title("overview"),
-                     diagram(trace, "overview", options=options))]
+                     view_graph(trace, "overview", options=options))]
     if not trace.blocks:  # a custom module without dense blocks: the overview only
         return views
     for block in trace.blocks:
         views.append(KitItem("block", view_title("block", block.index, selected=selected),
-                             diagram(trace, "block", block=block.index, options=options),
+                             view_graph(trace, "block", block.index, options=options),
                              block=block.index))
     if selected:
         block, layer = selected
         views.append(KitItem("layer", view_title("layer", block, layer),
-                             diagram(trace, "layer", block=block, layer=layer, options=options),
+                             view_graph(trace, "layer", block, layer, options),
                              block=block, layer=layer))
-    views.append(KitItem("full", view_title("full"), diagram(trace, "full", options=options)))
+    views.append(KitItem("full", view_title("full"), view_graph(trace, "full", options=options)))
     return views
 
 

@@ -145,7 +145,7 @@ def _add_key(graph: graphviz.Digraph, layout: Layout, theme: Theme) -> None:
     """Below the drawing: how to read it, and the metric scale when colouring."""
     left, _, _, bottom = layout.bounds()
     font = layout.font
-    width = len(layout.key) * font * 0.6
+    width = max(len(line) for line in layout.key.splitlines()) * font * 0.6  # wrapped keys
     graph.node("key", label=layout.key + (f"\n{layout.note}" if layout.note else ""),
                shape="plaintext", style="", pos=_fmt((left + width / 2, bottom + 30)) + "!",
                fontcolor=theme.muted)
