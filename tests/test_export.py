@@ -378,3 +378,17 @@ def test_slide_mode_folds_a_strip_into_rows(trace121: Trace) -> None:
         return drawn.bounds()[2] - drawn.bounds()[0]
 
     assert width(raised) > 3 * width(block)  # the arcs reach further out
+
+
+def test_chart_svg_embeds_no_raster(trace121: Trace) -> None:
+    """Heatmaps (plotly paints them as an image) are drawn as one rectangle per cell."""
+    figure = charts.connectivity_chart(trace121, 1, "channels")
+    vector = export.vector_figure(figure)
+    assert len(vector.layout.shapes) == 21 + 7  # the links of block 1 and into its output
+    fills = {(round(shape.x0 + 0.5), round(shape.y0 + 0.5)): shape.fillcolor
+             for shape in vector.layout.shapes}
+    assert len({fills[column, 0] for column in range(7)}) == 1  # x0: 64 channels, one colour
+    assert fills[0, 0] != fills[6, 6]  # H6 carries 32
+    svg = export.figure_bytes(figure, "svg")
+    assert b"<image" not in svg and b"data:image" not in svg
+    assert b">channels</text>" in svg  # the colour bar's title is text

@@ -33,9 +33,12 @@ MENU = "Export this view"
 
 
 def download_buttons(name: Callable[[str], str], formats: Sequence[str],
-                     make: Callable[[str], Callable[[], bytes]], key: str) -> None:
-    """One download button per format in a row; each file is made when its button is clicked."""
-    for column, fmt in zip(st.columns(len(formats)), formats, strict=True):
+                     make: Callable[[str], Callable[[], bytes]], key: str,
+                     stacked: bool = False) -> None:
+    """One download button per format, in a row (or a column, for a menu); each file is made
+    when its button is clicked."""
+    places = [st.container() for _ in formats] if stacked else st.columns(len(formats))
+    for column, fmt in zip(places, formats, strict=True):
         column.download_button(LABELS.get(fmt, fmt.upper()), make(fmt),
                                file_name=name(SUFFIX.get(fmt, fmt)), mime=MIME[fmt],
                                key=f"{key}_{fmt}", width="stretch", on_click="ignore")
@@ -78,7 +81,7 @@ def diagram_downloads(trace: Trace, view: str, block: int, layer: int,
         download_buttons(diagram_name(trace, view, block, layer, options), DIAGRAM_FORMATS,
                          lambda fmt: lambda: diagram_bytes(
                              view_graph(trace, view, block, layer, options, slide), fmt, dpi),
-                         key)
+                         key, stacked=True)
 
 
 def figure_downloads(traces: Trace | Sequence[Trace], name: str, figure: go.Figure,
@@ -87,7 +90,7 @@ def figure_downloads(traces: Trace | Sequence[Trace], name: str, figure: go.Figu
     with st.popover(MENU, icon=":material/download:"):
         dpi = dpi_picker(f"{key}_dpi")
         download_buttons(lambda fmt: file_name(traces, name, fmt, block=block), CHART_FORMATS,
-                         lambda fmt: lambda: figure_bytes(figure, fmt, dpi), key)
+                         lambda fmt: lambda: figure_bytes(figure, fmt, dpi), key, stacked=True)
 
 
 def show_chart(figure: go.Figure, key: str, traces: Trace | Sequence[Trace], name: str,

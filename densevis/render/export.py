@@ -192,6 +192,62 @@ def _html(fig: go.Figure) -> bytes:
     return fig.to_html(full_html=True, include_plotlyjs=True).encode("utf-8")
 
 
+def _z_range(heatmap: Any) -> tuple[float, float]:
+    values = [v for row in heatmap.z for v in row if v is not None and v == v]
+    low = heatmap.zmin if heatmap.zmin is not None else min(values, default=0)
+    return low, heatmap.zmax if heatmap.zmax is not None else max(values, default=1)
+
+
+def _cell_shapes(heatmap: Any) -> list[dict[str, Any]]:
+    """A heatmap's cells as filled rectangles (category positions: index ± 0.5)."""
+    from plotly.colors import sample_colorscale
+
+    low, high = _z_range(heatmap)
+    scale = [list(stop) for stop in heatmap.colorscale]
+    gap_x, gap_y = (heatmap.xgap or 0) / 100, (heatmap.ygap or 0) / 100
+    shapes = []
+    for row, line in enumerate(heatmap.z):
+        for column, value in enumerate(line):
+            if value is None or value != value:
+                continue
+            fraction = (value - low) / (high - low) if high > low else 1.0
+            color = sample_colorscale(scale, [min(max(fraction, 0.0), 1.0)])[0]
+            shapes.append({"type": "rect", "xref": heatmap.xaxis or "x",
+                           "yref": heatmap.yaxis or "y", "layer": "between", "line_width": 0,
+                           "x0": column - 0.5 + gap_x, "x1": column + 0.5 - gap_x,
+                           "y0": row - 0.5 + gap_y, "y1": row + 0.5 - gap_y, "fillcolor": color})
+    return shapes
+
+
+def vector_figure(fig: go.Figure) -> go.Figure:
+    """The figure with every heatmap drawn as rectangles, so SVG and PDF hold no raster
+    (plotly paints heatmaps as an embedded image); the colour bar and axes stay as they were."""
+    import plotly.graph_objects as go
+
+    if not any(trace.type == "heatmap" for trace in fig.data):
+        return fig
+    copy = go.Figure(fig)
+    data, shapes = [], list(copy.layout.shapes)
+    for trace in copy.data:
+        if trace.type != "heatmap":
+            data.append(trace)
+            continue
+        shapes += _cell_shapes(trace)
+        xs = list(trace.x) if trace.x is not None else list(range(len(trace.z[0])))
+        ys = list(trace.y) if trace.y is not None else list(range(len(trace.z)))
+        span, (low, high) = max(len(xs), len(ys)), _z_range(trace)
+        data.append(go.Scatter(  # keeps the categories, the axes and the colour bar
+            x=[xs[i % len(xs)] for i in range(span)], y=[ys[i % len(ys)] for i in range(span)],
+            mode="markers", hoverinfo="skip", showlegend=False, xaxis=trace.xaxis,
+            yaxis=trace.yaxis, marker={"opacity": 0, "color": [low] * span,
+                                       "colorscale": trace.colorscale, "cmin": low,
+                                       "cmax": high, "showscale": trace.showscale,
+                                       "colorbar": trace.colorbar.to_plotly_json()}))
+    copy = go.Figure(data=data, layout=copy.layout)
+    copy.update_layout(shapes=shapes)
+    return copy
+
+
 def figures_bytes(figs: Sequence[go.Figure], fmt: str, dpi: int = DEFAULT_DPI) -> list[bytes]:
     """Render several figures in one browser session (chromium starts once). A chart is a
     13.33 x 7.5 in slide; PNGs have `dpi` pixels per inch, written in the file."""
@@ -204,6 +260,10 @@ def figures_bytes(figs: Sequence[go.Figure], fmt: str, dpi: int = DEFAULT_DPI) -
     return _render_batch([(fig, fmt) for fig in figs], check_dpi(dpi))
 
 
+def _vector(fig: go.Figure, fmt: str) -> go.Figure:
+    return vector_figure(fig) if fmt in ("svg", "pdf") else fig
+
+
 def _render_batch(jobs: Sequence[tuple[go.Figure, str]], dpi: int) -> list[bytes]:
     import kaleido
 
@@ -213,7 +273,7 @@ def _render_batch(jobs: Sequence[tuple[go.Figure, str]], dpi: int) -> list[bytes
         results = []
         async with kaleido.Kaleido(n=1, mathjax=False) as browser:
             for fig, fmt in jobs:
-                data = await browser.calc_fig(fig, opts=_image_options(fmt, dpi))
+                data = await browser.calc_fig(_vector(fig, fmt), opts=_image_options(fmt, dpi))
                 results.append(png_with_dpi(data, dpi) if fmt == "png" else data)
         return results
 
