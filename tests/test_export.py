@@ -392,3 +392,24 @@ def test_chart_svg_embeds_no_raster(trace121: Trace) -> None:
     svg = export.figure_bytes(figure, "svg")
     assert b"<image" not in svg and b"data:image" not in svg
     assert b">channels</text>" in svg  # the colour bar's title is text
+
+
+def test_compare_export_fills_a_slide(trace121: Trace) -> None:
+    """The Compare page's file (comparison.side_by_side) in the 16:9 mode: a column per
+    config, every node of each, the selection kept, and 60% of the slide filled."""
+    from PIL import Image
+
+    from densevis.render.comparison import compared_layouts, side_by_side
+    from densevis.render.graphviz import to_graphviz
+    from densevis.render.slide import fit_slide
+
+    k12 = densevis.trace(trace121.config.replace(growth_rate=12), device="cpu")
+    layouts = compared_layouts([k12, trace121], "block", 3, 12)
+    graph = to_graphviz(fit_slide(side_by_side(layouts)))
+    nodes, edges = _svg_ids(export.diagram_bytes(graph, "svg"))
+    for number, drawn in enumerate(layouts, start=1):
+        assert {f"c{number}/{node.id}" for node in drawn.nodes} < set(nodes)
+        assert len([e for e in edges if e.startswith(f"c{number}/")]) == len(drawn.edges)
+        assert nodes[f"c{number}/features.denseblock3.denselayer12"].split()[-1] == "focus"
+    with Image.open(io.BytesIO(export.diagram_bytes(graph, "png", 72))) as image:
+        assert image.width * image.height >= 0.6 * 960 * 540

@@ -8,6 +8,7 @@ from html import escape
 
 import streamlit as st
 
+from densevis.app.downloads import show_chart
 from densevis.app.state import (
     current,
     latency_for,
@@ -17,7 +18,7 @@ from densevis.app.state import (
     trace_of,
     with_growth_rate,
 )
-from densevis.app.widgets import NUMBER_COLUMNS, show_figure
+from densevis.app.widgets import NUMBER_COLUMNS
 from densevis.config import PRESETS, DenseNetConfig
 from densevis.errors import DenseVisError
 from densevis.records import Trace
@@ -73,8 +74,9 @@ def render() -> None:
                                         differences_only=differences),
                  hide_index=True, width="stretch", column_config=_STAGE_COLUMNS)
     st.subheader("Charts")
-    show_figure(growth_rate_chart(traces, theme=state.theme), key="compare_growth")
-    show_figure(channel_growth_chart(traces, theme=state.theme), key="compare_channels")
+    show_chart(growth_rate_chart(traces, theme=state.theme), "compare_growth", traces, "growth")
+    show_chart(channel_growth_chart(traces, theme=state.theme), "compare_channels", traces,
+               "channels")
     _sweep(trace.config, state.device, state.theme)
 
 
@@ -183,9 +185,10 @@ def compare_file(configs: tuple[DenseNetConfig, ...], device: str, view: str, bl
     from densevis.render.comparison import side_by_side
     from densevis.render.export import diagram_bytes
     from densevis.render.graphviz import to_graphviz
+    from densevis.render.slide import fit_slide
 
     layouts = _layouts(configs, device, view, block, layer, differences, theme)
-    return diagram_bytes(to_graphviz(side_by_side(layouts), theme), fmt)
+    return diagram_bytes(to_graphviz(fit_slide(side_by_side(layouts)), theme), fmt)
 
 
 def _points(svg: str, attribute: str) -> float:
@@ -227,7 +230,7 @@ def _sweep(config: DenseNetConfig, device: str, theme: str) -> None:
     st.caption(f"k = {SWEEP_RATES[0]} … {SWEEP_RATES[-1]} on the current config's blocks.")
     with st.spinner("Tracing the sweep…"):
         sweep = [trace_of(with_growth_rate(config, k), device) for k in SWEEP_RATES]
-    show_figure(growth_rate_chart(sweep, theme=theme), key="compare_sweep")
+    show_chart(growth_rate_chart(sweep, theme=theme), "compare_sweep", sweep, "sweep")
 
 
 if __name__ == "__main__":  # Streamlit runs the page file as a script

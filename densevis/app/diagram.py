@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 
 from densevis.app.canvas import canvas
+from densevis.app.downloads import diagram_downloads
 from densevis.app.state import (
     Source,
     current,
@@ -213,6 +214,7 @@ def render() -> None:
         if scale:
             st.caption(f"colour: {COLOR_BY[options.color_by or '']}, "
                        f"{scale[0][1]} (light) … {scale[-1][1]} (dark)")
+        diagram_downloads(trace, view, block, layer, options, highlight=focus)
     with right:
         if view == "layer":
             _panel(trace, f"denseblock{block}.denselayer{layer}", opener=False)

@@ -5,6 +5,7 @@ when their button is clicked."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -69,10 +70,13 @@ def diagram_name(trace: Trace, view: str, block: int, layer: int,
 
 
 def diagram_downloads(trace: Trace, view: str, block: int, layer: int,
-                      options: DiagramOptions, key: str = "view_export") -> None:
+                      options: DiagramOptions, highlight: str | None = None,
+                      key: str = "view_export") -> None:
     """The menu for a diagram: SVG, PNG, PDF and DOT of this view with these options (view,
-    block, layer, highlight, colour-by, node contents, direction, theme), as a 16:9 slide
-    unless switched off."""
+    block, layer, colour-by, node contents, direction, theme) and this highlighted dense
+    layer (a full name), as a 16:9 slide unless switched off."""
+    if highlight is not None:
+        options = replace(options, highlight=highlight)
     with st.popover(MENU, icon=":material/download:"):
         slide = st.toggle("Fill a 16:9 slide", value=True, key=f"{key}_slide",
                           help="Fold long strips into rows and raise low arcs so the picture "

@@ -63,6 +63,11 @@ def _node_groups(layout: Layout) -> list[list[Node]]:
         ops = sorted((n for n in layout.nodes if n.role != "source"), key=lambda n: n.x)
         sources = [n for n in layout.nodes if n.role == "source"]
         return [[*sources, ops[0]], *([n] for n in ops[1:])]
+    if layout.name.startswith("compare"):  # comparison.side_by_side: ids "c1/...", "c2/..."
+        columns: dict[str, list[Node]] = {}
+        for node in layout.nodes:
+            columns.setdefault(node.id.split("/", 1)[0], []).append(node)
+        return list(columns.values())
     if layout.view == "full":
         rows: dict[float, list[Node]] = {}
         for node in layout.nodes:
@@ -189,3 +194,4 @@ def fit_slide(layout: Layout, aspect: float = SLIDE_ASPECT) -> Layout:
     left, _, right, _ = result.bounds()
     return replace(result, key=_wrap_text(result.key, right - left, result.font),
                    title=_wrap_text(result.title, right - left, _TITLE_FONT))
+
