@@ -8,12 +8,11 @@ import streamlit as st
 
 from densevis.app.downloads import MIME, diagram_name, download_buttons, dpi_picker
 from densevis.app.state import (
-    config_key,
+    Source,
     current,
     latency_for,
     require_trace,
     source_of,
-    source_of_key,
     trace_of,
     with_growth_rate,
 )
@@ -57,10 +56,10 @@ def render() -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _export_svg(config: str, device: str, view: str, block: int, layer: int,
+def _export_svg(source: Source, device: str, view: str, block: int, layer: int,
                 options: DiagramOptions, slide: bool) -> bytes:
     """The SVG the diagram buttons give, for the preview."""
-    trace = trace_of(source_of_key(config), device)
+    trace = trace_of(source, device)
     return diagram_bytes(view_graph(trace, view, block, layer, options, slide), "svg")
 
 
@@ -87,8 +86,7 @@ def _diagrams(trace: Trace, dpi: int) -> None:
     download_buttons(name, DIAGRAM_FORMATS, lambda fmt: lambda: diagram_bytes(
         view_graph(trace, view, block, layer, options, slide), fmt, dpi), "export_diagram")
     st.caption(f"Preview of {name('*')} (PNG at {dpi} dpi)")
-    svg = _export_svg(config_key(source_of(trace)), state.device, view, block, layer, options,
-                      slide)
+    svg = _export_svg(source_of(trace), state.device, view, block, layer, options, slide)
     show_svg(svg, height=420, theme=state.theme, alt=f"preview: {view} diagram")
 
 
