@@ -62,6 +62,7 @@ def _expected(configs: list[tuple[int, str]]) -> dict[tuple[int, str], str]:
 def _rerun(widgets: dict[str, str]) -> bytes:
     message = BackMsg()
     state = message.rerun_script
+    state.SetInParent()  # a rerun even with no widget states yet
     for widget_id, value in widgets.items():
         state.widget_states.widgets.add(id=widget_id, string_value=value)
     return message.SerializeToString()
