@@ -225,6 +225,15 @@ def test_every_preset_renders_every_chart(presets: dict[str, Trace]) -> None:
 # --------------------------------------------------------------------------- tables
 
 
+def test_stage_table_counts_dense_layers_in_blocks_only(trace121: Trace) -> None:
+    from densevis.render.tables import stage_table
+
+    frame = stage_table(trace121)
+    blocks = frame[frame["stage"].str.startswith("Dense block")]
+    assert blocks["dense layers"].tolist() == [6, 12, 24, 16]
+    assert frame[~frame["stage"].str.startswith("Dense block")]["dense layers"].isna().all()
+
+
 def test_comparison_table_names_size_and_stem(mixed: list[Trace]) -> None:
     table = comparison_table(mixed)
     assert list(table["config"]) == config_names([t.config for t in mixed])

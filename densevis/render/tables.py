@@ -41,7 +41,8 @@ def layer_table(trace: Trace, latency_ms: dict[str, float] | None = None) -> pd.
 
 
 def stage_table(trace: Trace) -> pd.DataFrame:
-    """The paper's Table 1 from the trace: stage, output size, layers, channels in -> out."""
+    """The paper's Table 1 from the trace: stage, output size, dense layers (L of a block,
+    blank elsewhere), channels in -> out."""
     rows = []
     for stage in trace.stages():
         shape = stage.output_shape
@@ -49,14 +50,14 @@ def stage_table(trace: Trace) -> pd.DataFrame:
             {
                 "stage": stage.title,
                 "output size": f"{shape[2]}x{shape[3]}" if len(shape) == 4 else f"{shape[1]}",
-                "layers": stage.dense_layers,
+                "dense layers": stage.dense_layers if stage.kind == "block" else None,
                 "channels in": stage.in_channels,
                 "channels out": stage.out_channels,
                 "params": stage.params,
                 "MACs": stage.macs,
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).astype({"dense layers": "Int64"})
 
 
 def block_table(trace: Trace) -> pd.DataFrame:
