@@ -40,8 +40,9 @@ from densevis.records import Block, Edge, Link, Op, Totals, Trace
 
 NETWORK_INPUT = -1  # producer index of the network input
 
-# Leaf module classes -> op kind (first match wins; subclasses count).
-_MODULE_KINDS: tuple[tuple[type[nn.Module], str], ...] = (
+# Leaf module classes -> op kind (first match wins; subclasses count). The DenseNet tracer
+# reads this list too, with densevis's own Concat module in front.
+MODULE_KINDS: tuple[tuple[type[nn.Module], str], ...] = (
     (nn.ConvTranspose2d, "convtranspose"),
     (nn.Conv1d, "conv"),
     (nn.Conv2d, "conv"),
@@ -146,7 +147,7 @@ def _function_name(func: Any) -> str:
 
 
 def _module_kind(module: nn.Module, inner: list[str]) -> str:
-    for cls, kind in _MODULE_KINDS:
+    for cls, kind in MODULE_KINDS:
         if isinstance(module, cls):
             return kind
     if "concat" in inner:

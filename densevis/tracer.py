@@ -30,22 +30,13 @@ from densevis.config import (
 )
 from densevis.devices import resolve_device
 from densevis.errors import DenseVisError
+from densevis.generic import MODULE_KINDS
 from densevis.memory_cap import check_bytes, check_memory
 from densevis.metrics import conv_macs, flops_from_macs, linear_macs, tensor_bytes
 from densevis.model import Concat, DenseNet, _DenseBlock, _DenseLayer, _Transition
 from densevis.records import Block, Link, Op, Totals, Trace
 
-_KINDS: tuple[tuple[type[nn.Module], str], ...] = (
-    (nn.Conv2d, "conv"),
-    (nn.BatchNorm2d, "batchnorm"),
-    (nn.ReLU, "relu"),
-    (nn.MaxPool2d, "maxpool"),
-    (nn.AvgPool2d, "avgpool"),
-    (nn.AdaptiveAvgPool2d, "avgpool"),
-    (nn.Linear, "linear"),
-    (Concat, "concat"),
-    (nn.Dropout, "dropout"),
-)
+_KINDS: tuple[tuple[type[nn.Module], str], ...] = ((Concat, "concat"), *MODULE_KINDS)
 _INPUT = -1  # producer index of the network input
 
 
