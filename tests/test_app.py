@@ -155,6 +155,8 @@ def test_measure_latency_feeds_the_layers_table() -> None:
     labels = [metric.label for metric in app.metric]
     assert "End-to-end (no hooks)" in labels and "Unattributed" in labels
     assert len(app.get("plotly_chart")) >= 2  # per-layer latency and roofline
+    verdicts = [box.value for box in [*app.success, *app.warning] if "Timings " in box.value]
+    assert len(verdicts) == 1 and verdicts[0].startswith(("Timings stable", "Timings noisy"))
     app.switch_page("densevis/app/layers.py").run()  # the measurement feeds the Layers page
     _no_errors(app)
     assert app.title[0].value == "Layers"

@@ -246,6 +246,7 @@ def test_stage_difference_table(trace121: Trace, k12: Trace, presets: dict[str, 
     table = stage_difference_table([k12, trace121])
     block1 = table[table["stage"] == "Dense block 1"].set_index("config")
     assert list(block1["dense layers"]) == [6, 6]
+    assert table[table["stage"] == "Stem"]["dense layers"].isna().all()
     assert list(block1["channels out"]) == [64 + 6 * 12, 64 + 6 * 32]  # k0 + L k
     growth = trace121.stages()[1].params - k12.stages()[1].params
     assert block1.loc["k=32 (densenet121)", "Δ params"] == growth

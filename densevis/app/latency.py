@@ -44,6 +44,8 @@ def render() -> None:
                        f"{profile.overhead:+.1%} overhead", delta_color="off")
         cols[2].metric("Unattributed", f"{profile.unattributed_ms:.2f} ms")
         cols[3].metric("Threads", profile.threads)
+        verdict = st.success if profile.verdict == "stable" else st.warning
+        verdict(f"Timings {profile.verdict_text}.")
         show_figure(latency_chart(profile, theme=state.theme), key="latency_chart")
         roofline = st.session_state.get("last_roofline")
         if roofline is not None:

@@ -180,13 +180,14 @@ def stage_difference_table(traces: Sequence[Trace],
             if stage is not None:
                 rows.append(_difference_row(stage, name, first, times[index].get(stage_name),
                                             times[0].get(stage_name), latency_ms is not None))
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).astype({"dense layers": "Int64"})
 
 
 def _difference_row(stage: Stage, name: str, first: Stage | None, ms: float | None,
                     first_ms: float | None, timed: bool) -> dict[str, object]:
     row: dict[str, object] = {
-        "stage": stage.title, "config": name, "dense layers": stage.dense_layers,
+        "stage": stage.title, "config": name,
+        "dense layers": stage.dense_layers if stage.kind == "block" else None,
         "channels in": stage.in_channels, "channels out": stage.out_channels,
         "params": stage.params, "MACs": stage.macs,
         "activation MiB": round(stage.activation_bytes / 2**20, 2),
