@@ -18,12 +18,10 @@ import argparse
 import asyncio
 import itertools
 import pathlib
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 
 import websockets
@@ -31,6 +29,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 import densevis
+from densevis.app.launch import free_port, wait_until_serving
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 GROWTH_RATES = range(8, 75)  # with three block configs: 201 distinct configs
@@ -128,20 +127,13 @@ def _memory_kib(pid: int) -> dict[str, int]:
 
 
 def _serve() -> tuple[subprocess.Popen[bytes], int]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "densevis", "app", "--server.port", str(port),
          "--server.address", "127.0.0.1"], cwd=ROOT,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                return server, port
-        except OSError:
-            time.sleep(0.3)
+    if wait_until_serving(f"http://127.0.0.1:{port}", server):
+        return server, port
     server.kill()
     raise SystemExit("the app did not start")
 

@@ -3,40 +3,18 @@
 from __future__ import annotations
 
 import pathlib
-import socket
 import subprocess
 import sys
 import sysconfig
-import time
 import urllib.request
 
 import pytest
 import tomllib
 
-from densevis.app.launch import OPTIONS
+from densevis.app.launch import OPTIONS, free_port, wait_until_serving
 from densevis.cli import main
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(port: int, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 90
-    while True:
-        assert server.poll() is None, "densevis app exited"
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
-                                        timeout=2) as reply:
-                assert reply.read() == b"ok"
-                return
-        except OSError:
-            assert time.monotonic() < deadline, "densevis app did not start"
-            time.sleep(0.3)
 
 
 def test_launch_options_match_the_repository_config() -> None:
@@ -66,13 +44,13 @@ def test_app_runs_from_a_built_wheel(tmp_path: pathlib.Path) -> None:
     where = subprocess.run([python, "-c", "import densevis.app.main as m; print(m.__file__)"],
                            capture_output=True, text=True, check=True, cwd=tmp_path)
     assert where.stdout.strip().startswith(site)
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [python, "-m", "densevis", "app", "--server.port", str(port),
          "--server.address=127.0.0.1", "--server.headless", "true"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        _wait_healthy(port, server)
+        assert wait_until_serving(f"http://127.0.0.1:{port}", server), "the app did not start"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as reply:
             assert b"<title>Streamlit</title>" in reply.read()
     finally:

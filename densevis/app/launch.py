@@ -4,7 +4,11 @@ background while the server starts (used by `densevis app`)."""
 from __future__ import annotations
 
 import importlib
+import socket
+import subprocess
 import threading
+import time
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,3 +50,24 @@ def serve(options: Sequence[str] = ()) -> None:
 
     streamlit_cli.main(args=streamlit_argv(options), prog_name="streamlit",
                        standalone_mode=True)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for tests and benchmarks that start a server)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, seconds: float = 90) -> bool:
+    """True once the Streamlit server at ``url`` answers its health check; False when its
+    process exited or ``seconds`` passed first."""
+    deadline = time.monotonic() + seconds
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                if reply.read() == b"ok":
+                    return True
+        except OSError:
+            time.sleep(0.3)
+    return False
