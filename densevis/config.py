@@ -350,3 +350,18 @@ def get_config(name_or_config: str | DenseNetConfig, **overrides: Any) -> DenseN
         config = PRESETS[key]
     overrides = {key: value for key, value in overrides.items() if value is not None}
     return config.replace(**overrides) if overrides else config
+
+
+def matching_preset(config: DenseNetConfig, ignoring: tuple[str, ...] = ()) -> str | None:
+    """The name of the preset the config equals, the fields in ``ignoring`` aside."""
+    def shape(other: DenseNetConfig) -> DenseNetConfig:
+        return dataclasses.replace(other, name="custom",
+                                   **{field: getattr(config, field) for field in ignoring})
+
+    return next((name for name, preset in PRESETS.items() if shape(preset) == shape(config)),
+                None)
+
+
+def named(config: DenseNetConfig) -> DenseNetConfig:
+    """The config named after the preset it equals, else "custom"."""
+    return dataclasses.replace(config, name=matching_preset(config) or "custom")

@@ -79,6 +79,17 @@ SPEC_KEYS: dict[str, tuple[str, Callable[[str], Any]]] = {
 }
 
 
+def spec_text(config: DenseNetConfig, key: str) -> str:
+    """A config field as a spec writes it (``spec_text(c, "blocks")`` -> "6,12,24,16"):
+    parse_config_spec reads it back to the same value."""
+    value = getattr(config, SPEC_KEYS[key][0])
+    if key == "size" and value[0] == value[1]:
+        return str(value[0])
+    if isinstance(value, tuple):
+        return ("x" if key == "size" else ",").join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def parse_config_spec(text: str, base: DenseNetConfig | None = None) -> DenseNetConfig:
     """'densenet169' or 'k=24 blocks=6,12,32,32 theta=0.5' (fields over a preset, or over
     ``base``, or over densenet121) -> a validated config."""

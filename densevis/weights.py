@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from densevis.config import PRESETS, DenseNetConfig
+from densevis.config import DenseNetConfig, matching_preset
 from densevis.devices import resolve_device
 from densevis.errors import DenseVisError
 from densevis.memory_cap import check_bytes, check_memory
@@ -346,10 +346,8 @@ def infer_config(state_dict: Mapping[str, torch.Tensor]) -> DenseNetConfig:
         in_channels=in_channels,
         stem=stem,  # type: ignore[arg-type]
     )
-    for name, preset in PRESETS.items():
-        if preset.replace(name="custom", input_size=config.input_size) == config:
-            return config.replace(name=name)
-    return config
+    name = matching_preset(config, ignoring=("input_size",))
+    return config.replace(name=name) if name else config
 
 
 # --------------------------------------------------------------------------- loading

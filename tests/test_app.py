@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 import densevis
 from densevis.app.launch import OPTIONS, UPLOAD_LIMIT_MB
 from densevis.app.pages import PAGES
-from densevis.app.state import LABELS
+from densevis.app.sidebar import LABELS
 from densevis.config import get_config
 from densevis.spec import SPEC_KEYS
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from densevis.app.downloads import show_chart
-from densevis.app.state import current, needs_blocks, require_trace, trace_of, with_growth_rate
+from densevis.app.state import current
+from densevis.app.traces import needs_blocks, require_trace, trace_of, with_growth_rate
 from densevis.config import PRESETS, DenseNetConfig
 from densevis.records import Trace
 from densevis.render.charts import channel_growth_chart

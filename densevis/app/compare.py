@@ -9,15 +9,9 @@ from html import escape
 import streamlit as st
 
 from densevis.app.downloads import show_chart
-from densevis.app.state import (
-    current,
-    latency_for,
-    needs_config,
-    plain,
-    require_trace,
-    trace_of,
-    with_growth_rate,
-)
+from densevis.app.state import current
+from densevis.app.text import plain
+from densevis.app.traces import latency_for, needs_config, require_trace, trace_of, with_growth_rate
 from densevis.app.widgets import NUMBER_COLUMNS
 from densevis.config import PRESETS, DenseNetConfig
 from densevis.errors import DenseVisError

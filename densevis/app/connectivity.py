@@ -7,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from densevis.app.downloads import show_chart
-from densevis.app.state import current, needs_blocks, require_trace
+from densevis.app.state import current
+from densevis.app.traces import needs_blocks, require_trace
 from densevis.render.charts import channel_composition_chart, connectivity_chart
 
 

@@ -12,9 +12,9 @@ import streamlit as st
 
 from densevis.app.canvas import canvas
 from densevis.app.downloads import diagram_downloads
-from densevis.app.state import (
+from densevis.app.state import current
+from densevis.app.traces import (
     Source,
-    current,
     latency_for,
     needs_blocks,
     require_trace,

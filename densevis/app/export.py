@@ -7,9 +7,9 @@ from __future__ import annotations
 import streamlit as st
 
 from densevis.app.downloads import MIME, diagram_name, download_buttons, dpi_picker
-from densevis.app.state import (
+from densevis.app.state import current
+from densevis.app.traces import (
     Source,
-    current,
     latency_for,
     require_trace,
     source_of,

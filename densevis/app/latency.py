@@ -7,14 +7,9 @@ from typing import Any
 import streamlit as st
 
 from densevis.app import budget
-from densevis.app.state import (
-    Source,
-    current,
-    plain,
-    require_trace,
-    source_of,
-    store_profile,
-)
+from densevis.app.state import current
+from densevis.app.text import plain
+from densevis.app.traces import Source, require_trace, source_of, store_profile
 from densevis.app.widgets import show_figure
 from densevis.errors import DenseVisError
 from densevis.records import Trace

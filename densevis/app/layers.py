@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from densevis.app.state import current, latency_for, require_trace, source_of
+from densevis.app.state import current
+from densevis.app.traces import latency_for, require_trace, source_of
 from densevis.app.widgets import NUMBER_COLUMNS, show_figure
 from densevis.records import Trace
 from densevis.render.tables import layer_table, table_text

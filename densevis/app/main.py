@@ -3,7 +3,7 @@ the repository's thin `app.py`, or directly from an installed package via `dense
 
 import streamlit as st
 
-from densevis.app import pages, state
+from densevis.app import pages, sidebar
 
 
 def run() -> None:
@@ -11,7 +11,7 @@ def run() -> None:
     st.set_page_config(page_title="densevis: see inside DenseNet", page_icon="🧱",
                        layout="wide")
     navigation = st.navigation(pages.all_pages())
-    state.sidebar()
+    sidebar.sidebar()
     navigation.run()
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from densevis.app.state import current, require_trace, source_of
+from densevis.app.state import current
+from densevis.app.traces import require_trace, source_of
 from densevis.app.widgets import render_diagram
 from densevis.facts import check_facts
 from densevis.render.registry import DIRECTIONS

@@ -9,7 +9,9 @@ import streamlit as st
 
 from densevis.app import budget
 from densevis.app.launch import UPLOAD_LIMIT_MB
-from densevis.app.state import current, needs_config, plain, require_trace
+from densevis.app.state import current
+from densevis.app.text import plain
+from densevis.app.traces import needs_config, require_trace
 from densevis.app.widgets import show_figure
 from densevis.config import DenseNetConfig, estimate_memory
 from densevis.errors import DenseVisError

@@ -8,7 +8,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from densevis.app.cache import ByteCache
-from densevis.app.state import Source, plain, trace_of
+from densevis.app.text import plain
+from densevis.app.traces import Source, trace_of
 from densevis.errors import DenseVisError
 from densevis.render.theme import get_theme
 

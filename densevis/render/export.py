@@ -54,14 +54,12 @@ CHART_WIDTH, CHART_HEIGHT = 1280, 720  # 16:9, CSS pixels
 
 def _model_slug(config: DenseNetConfig) -> str:
     """A preset's name (also for a preset with another k), else "densenet-6-12-24-16"."""
-    from densevis.config import PRESETS
+    from densevis.config import matching_preset
 
     if config.name != "custom":
         return config.name
-    for name, preset in PRESETS.items():
-        if preset.replace(growth_rate=config.growth_rate, name="custom") == config:
-            return name
-    return "densenet-" + "-".join(str(n) for n in config.block_config)
+    return matching_preset(config, ignoring=("growth_rate",)) or "densenet-" + "-".join(
+        str(n) for n in config.block_config)
 
 
 def file_name(traces: Trace | Sequence[Trace], subject: str, fmt: str | None = None, *,
