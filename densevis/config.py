@@ -19,6 +19,7 @@ from densevis.errors import DenseVisError
 
 Stem = Literal["imagenet", "cifar"]
 BYTES_PER_FLOAT = 4
+BYTES_PER_INT64 = 8  # BatchNorm's num_batches_tracked
 
 
 @dataclass(frozen=True)
@@ -238,71 +239,92 @@ class MemoryEstimate:
     """Analytic bytes for one forward pass (float32), computed before anything is built."""
 
     params: int
-    param_bytes: int
+    param_bytes: int  # the parameters' floats
+    buffer_bytes: int  # BatchNorm running mean + variance (floats), num_batches_tracked (int64)
     activation_bytes: int  # every op output kept (naive upper bound), at the batch size given
 
     @property
+    def state_bytes(self) -> int:
+        """Bytes of the weights as stored: the state_dict, parameters plus buffers."""
+        return self.param_bytes + self.buffer_bytes
+
+    @property
     def total_bytes(self) -> int:
-        return self.param_bytes + self.activation_bytes
+        return self.state_bytes + self.activation_bytes
 
 
-def _block_cost(channels: int, layers: int, k: int, bn: int) -> tuple[int, int]:
-    """(parameters, activation values per pixel) of one dense block's layers, closed form.
+@dataclass
+class _Tally:
+    """Running sums of one network walk: parameters, activation values per image, and
+    BatchNorm layers with their channels (each channel has a running mean and variance)."""
+
+    params: int = 0
+    values: int = 0
+    norms: int = 0
+    norm_channels: int = 0
+
+    def norm(self, channels: int, count: int = 1) -> None:
+        """``count`` BatchNorms over ``channels`` channels in all: weight and bias."""
+        self.params += 2 * channels
+        self.norms += count
+        self.norm_channels += channels
+
+
+def _block_cost(tally: _Tally, channels: int, layers: int, k: int, bn: int, area: int) -> None:
+    """Add one dense block's layers (closed form) at ``area`` pixels.
 
     Layer i (0-based) reads c_i = channels + i k; the sums over i use
     sum c_i = L channels + k L (L - 1) / 2.
     """
     read = layers * channels + k * layers * (layers - 1) // 2
+    tally.norm(read, layers)  # norm1 (norm2 without a bottleneck) of every layer
     if bn:
-        params = 2 * read + read * bn * k + layers * (2 * bn * k + 9 * bn * k * k)
-        values = 3 * read + layers * (3 * bn * k + k)
+        tally.norm(layers * bn * k, layers)  # norm2 over the bottleneck's bn*k channels
+        tally.params += read * bn * k + layers * 9 * bn * k * k
+        tally.values += area * (3 * read + layers * (3 * bn * k + k))
     else:
-        params = 2 * read + 9 * read * k
-        values = 3 * read + layers * k
-    return params, values
+        tally.params += 9 * read * k
+        tally.values += area * (3 * read + layers * k)
 
 
 def estimate_memory(config: DenseNetConfig, batch_size: int = 1) -> MemoryEstimate:
-    """Parameters and activations from the config alone (no torch), in time bounded by the
-    number of blocks."""
+    """Parameters, buffers and activations from the config alone (no torch), in time bounded
+    by the number of blocks. Parameters and buffers are exact (``state_dict`` bytes)."""
     k, bn = config.growth_rate, config.bn_size
-    height, width = config.input_size
-    first = stage_sizes(config, height)
-    second = stage_sizes(config, width)
+    first = stage_sizes(config, config.input_size[0])
+    second = stage_sizes(config, config.input_size[1])
     init = config.num_init_features
     stem_kernel = 7 if config.stem == "imagenet" else 3
-    params = config.in_channels * init * stem_kernel**2
-    conv_area = first[0][1] * second[0][1]
-    values = init * conv_area  # activation values per image
+    tally = _Tally(params=config.in_channels * init * stem_kernel**2)
+    area = first[0][1] * second[0][1]
+    tally.values = init * area  # activation values per image
+    spatial_index = 0
     if config.stem == "imagenet":
-        params += 2 * init
-        values += 2 * init * conv_area  # norm0, relu0
+        tally.norm(init)
+        tally.values += 2 * init * area  # norm0, relu0
         spatial_index = 1
-    else:
-        spatial_index = 0
     channels = init
     for block, layers in enumerate(config.block_config):
         area = first[spatial_index][1] * second[spatial_index][1]
-        block_params, per_pixel = _block_cost(channels, layers, k, bn)
-        params += block_params
-        values += area * per_pixel
+        _block_cost(tally, channels, layers, k, bn, area)
         channels += layers * k
-        values += area * channels  # block output concat
+        tally.values += area * channels  # block output concat
         if block < len(config.block_config) - 1:
             out = transition_channels(config, channels)
-            params += 2 * channels + channels * out
-            values += area * (2 * channels + out)
+            tally.norm(channels)
+            tally.params += channels * out
+            tally.values += area * (2 * channels + out)
             spatial_index += 1
-            values += first[spatial_index][1] * second[spatial_index][1] * out
+            tally.values += first[spatial_index][1] * second[spatial_index][1] * out
             channels = out
-    params += 2 * channels + channels * config.num_classes + config.num_classes
-    values += 2 * channels * area + channels + config.num_classes
-    # BatchNorm running statistics are buffers, not parameters, but still take memory.
-    param_bytes = BYTES_PER_FLOAT * params * 2
+    tally.norm(channels)  # norm5
+    tally.params += channels * config.num_classes + config.num_classes
+    tally.values += 2 * channels * area + channels + config.num_classes
     return MemoryEstimate(
-        params=params,
-        param_bytes=param_bytes,
-        activation_bytes=BYTES_PER_FLOAT * values * batch_size,
+        params=tally.params,
+        param_bytes=BYTES_PER_FLOAT * tally.params,
+        buffer_bytes=BYTES_PER_FLOAT * 2 * tally.norm_channels + BYTES_PER_INT64 * tally.norms,
+        activation_bytes=BYTES_PER_FLOAT * tally.values * batch_size,
     )
 
 

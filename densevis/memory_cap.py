@@ -69,7 +69,7 @@ def check_memory(config: DenseNetConfig, max_memory: Any = None, batch_size: int
         source = f"half the free memory of {where}" if max_memory is None else "--max-memory"
         raise DenseVisError(
             f"this config needs about {format_bytes(estimate.total_bytes)} "
-            f"({format_bytes(estimate.param_bytes)} of weights, "
+            f"({format_bytes(estimate.state_bytes)} of weights, "
             f"{format_bytes(estimate.activation_bytes)} of activations at batch {batch_size}), "
             f"over the {format_bytes(cap)} cap ({source}); make it smaller or raise the cap"
         )

@@ -159,15 +159,14 @@ def _looped_estimate(config: DenseNetConfig) -> tuple[int, int]:
 def test_closed_form_estimate_matches_layer_by_layer(changes: dict) -> None:
     """The dense blocks' parameters and activation values per pixel, closed form, equal the
     sums taken one layer at a time."""
-    from densevis.config import _block_cost
+    from densevis.config import _block_cost, _Tally
 
     config = get_config("densenet121", **changes)
-    closed, channels = [0, 0], config.num_init_features
+    tally, channels = _Tally(), config.num_init_features
     for layers in config.block_config:
-        cost = _block_cost(channels, layers, config.growth_rate, config.bn_size)
-        closed = [closed[0] + cost[0], closed[1] + cost[1]]
+        _block_cost(tally, channels, layers, config.growth_rate, config.bn_size, area=1)
         channels = int(config.compression * (channels + layers * config.growth_rate) + 1e-9)
-    assert tuple(closed) == _looped_estimate(config)
+    assert (tally.params, tally.values) == _looped_estimate(config)
 
 
 @pytest.mark.parametrize(("blocks", "message"), [
@@ -222,3 +221,46 @@ def test_bad_max_memory_in_the_api_is_refused(value: object) -> None:
 def test_bad_types_raise_densevis_error(call: object) -> None:
     with pytest.raises(DenseVisError):
         call()  # type: ignore[operator]
+
+
+ODD_CONFIGS = [
+    DenseNetConfig(growth_rate=5, block_config=(3,), bn_size=0, num_classes=1, in_channels=1,
+                   stem="cifar", input_size=(8, 8)),
+    DenseNetConfig(growth_rate=7, block_config=(2, 1, 4), bn_size=3, compression=0.3,
+                   num_init_features=5, num_classes=17, input_size=(64, 48)),
+    DenseNetConfig(growth_rate=1, block_config=(1, 1, 1, 1, 1), bn_size=0, compression=1.0,
+                   num_init_features=1, stem="cifar", input_size=(32, 32)),
+]
+
+
+@pytest.mark.parametrize(
+    "config", [*(PRESETS[name] for name in sorted(PRESETS)), *ODD_CONFIGS],
+    ids=[*sorted(PRESETS), "no-bottleneck-cifar", "odd-theta", "k1-five-blocks"],
+)
+def test_weight_bytes_equal_the_built_models_state_dict(config: DenseNetConfig) -> None:
+    """Parameters and BatchNorm buffers (running mean and variance per channel, an int64
+    num_batches_tracked per norm) are counted exactly: the oracle is torch's own state_dict."""
+    from densevis.model import build_model
+
+    model = build_model(config, device="cpu", max_memory=2**40)
+    estimate = estimate_memory(config)
+    param_bytes = sum(p.nbytes for p in model.parameters())
+    buffer_bytes = sum(b.nbytes for b in model.buffers())
+    assert (estimate.param_bytes, estimate.buffer_bytes) == (param_bytes, buffer_bytes)
+    assert estimate.state_bytes == sum(t.nbytes for t in model.state_dict().values())
+    assert estimate.params == sum(p.numel() for p in model.parameters())
+
+
+def test_weight_bytes_of_a_deep_block_are_exact_without_allocating() -> None:
+    """A 1000-layer block (built on torch's meta device, nothing allocated)."""
+    import torch
+
+    from densevis.model import DenseNet
+
+    config = DenseNetConfig(growth_rate=1, block_config=(1000,), input_size=(32, 32))
+    with torch.device("meta"):
+        model = DenseNet(config, init_weights=False)
+    assert estimate_memory(config).state_bytes == sum(
+        t.nbytes for t in model.state_dict().values())
+    assert estimate_memory(config).buffer_bytes == 4 * 2 * (1000 * 64 + 1000 * 999 // 2
+                                                            + 1000 * 4 + 64 + 1064) + 8 * 2002

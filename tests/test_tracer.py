@@ -174,7 +174,7 @@ def test_trace_caps_what_it_allocates_not_the_full_size_estimate() -> None:
     records = densevis.trace(config, device="cpu", max_memory=cap)
     assert [block.dense_layers for block in records.blocks] == [200, 200]
     model = densevis.build_model(densevis.get_config("densenet-bc-100"), device="cpu")
-    tiny = estimate_memory(model.config).param_bytes // 4  # less than its weights
+    tiny = estimate_memory(model.config).state_bytes // 2  # less than its weights
     assert densevis.trace(model, max_memory=tiny).totals.params == 769_162  # already built
     with pytest.raises(DenseVisError, match="over the"):
         densevis.trace(densevis.get_config("densenet-bc-100"), device="cpu", max_memory=tiny)

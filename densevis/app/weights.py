@@ -31,7 +31,7 @@ def _random_reuse(config: DenseNetConfig) -> FeatureReuse:
     from densevis.model import build_model
     from densevis.reuse_measure import feature_reuse
 
-    with budget.reserve(estimate_memory(config).param_bytes, f"building {config.label}"):
+    with budget.reserve(estimate_memory(config).state_bytes, f"building {config.label}"):
         return feature_reuse(build_model(config, "cpu"))
 
 
