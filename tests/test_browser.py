@@ -221,3 +221,46 @@ def test_hostile_url_shows_the_reason_as_text(server: str, browser: object) -> N
     assert page.get_by_text("Page not found").count() == 0
     _shot(page, "overview-densenet169-dark")
     context.close()
+
+
+def test_state_lives_in_the_url_and_survives_page_switches(server: str, browser: object) -> None:
+    """Picking a preset writes its fields into the address bar (a fresh browser reopens it);
+    a page's own choices (bound to the URL or kept for the session) outlive a page switch."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    page.goto(server)
+    page.get_by_text("7,978,856").first.wait_for()
+    _settle(page)
+    page.get_by_role("combobox", name="Model").click()
+    page.get_by_role("option", name="densenet169").click()
+    page.get_by_text("14,149,480").first.wait_for()
+    _settle(page)
+    # Streamlit rewrites the address with history.replaceState, which page.url does not see.
+    address = page.evaluate("location.href")
+    assert "blocks=6%2C12%2C32%2C32" in address
+    fresh = browser.new_context(viewport={"width": 1440, "height": 900})  # type: ignore[attr-defined]
+    other = fresh.new_page()
+    other.goto(address)
+    other.get_by_text("14,149,480").first.wait_for(timeout=90_000)
+    assert other.get_by_role("combobox", name="Model").input_value() == "densenet169"
+    fresh.close()
+
+    # The Layers page's filter (kept for the session) and the Diagram's view (in the URL).
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Layers").click()
+    page.get_by_label("Filter by name").fill("denseblock4")
+    page.get_by_label("Filter by name").press("Enter")
+    _settle(page)
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Diagram").click()
+    page.locator("svg.densevis-diagram g.node.block").first.wait_for()
+    page.locator('g.node[id="features.denseblock3"]').click()
+    page.locator("svg.densevis-diagram[data-view=block]").wait_for()
+    _settle(page)
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Layers").click()
+    _settle(page)
+    assert page.get_by_label("Filter by name").input_value() == "denseblock4"
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Diagram").click()
+    page.locator("svg.densevis-diagram[data-view=block]").wait_for()
+    assert page.locator("g.node.dense-layer").count() == 32  # densenet169's block 3
+    assert "blocks=6%2C12%2C32%2C32" in page.evaluate("location.href")
+    context.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from densevis.app.downloads import show_chart
-from densevis.app.state import current
+from densevis.app.state import KEEP, current
 from densevis.app.traces import needs_blocks, require_trace, trace_of, with_growth_rate
 from densevis.config import PRESETS, DenseNetConfig
 from densevis.records import Trace
@@ -33,8 +33,9 @@ def _overlays(trace: Trace, config: DenseNetConfig, device: str) -> list[Trace]:
     left, right = st.columns(2)
     rates = left.multiselect("Overlay growth rates (same blocks)", GROWTH_RATES,
                              default=[k for k in GROWTH_RATES if k != config.growth_rate],
-                             key="channels_rates")
-    presets = right.multiselect("Overlay presets", list(PRESETS), key="channels_presets")
+                             key="channels_rates", persist_state=KEEP)
+    presets = right.multiselect("Overlay presets", list(PRESETS),
+                                key="channels_presets", persist_state=KEEP)
     with st.spinner("Tracing the other configs…"):
         traces = [trace_of(with_growth_rate(config, k), device) for k in rates
                   if k != config.growth_rate]

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from densevis.app.downloads import show_chart
-from densevis.app.state import current
+from densevis.app.state import KEEP, current
 from densevis.app.traces import needs_blocks, require_trace
 from densevis.render.charts import channel_composition_chart, connectivity_chart
 
@@ -19,9 +19,10 @@ def render() -> None:
     state = current()
     st.title("Connectivity")
     left, right = st.columns([1, 3])
-    block = left.selectbox("Block", [b.index for b in trace.blocks], key="connect_block")
+    block = left.selectbox("Block", [b.index for b in trace.blocks],
+                           key="connect_block", persist_state=KEEP)
     value = right.radio("Cell value", ["present", "channels"], horizontal=True,
-                        key="connect_value",
+                        key="connect_value", persist_state=KEEP,
                         format_func={"present": "link present",
                                      "channels": "channels carried"}.get)
     info = trace.block(block)
@@ -35,7 +36,8 @@ def render() -> None:
     st.subheader("Where a layer's input channels come from")
     if st.session_state.get("connect_layer", 1) > info.dense_layers:
         st.session_state["connect_layer"] = info.dense_layers
-    layer = st.select_slider("Layer", list(range(1, info.dense_layers + 1)), key="connect_layer")
+    layer = st.select_slider("Layer", list(range(1, info.dense_layers + 1)),
+                             key="connect_layer", persist_state=KEEP)
     rows = [{"source": "x0 (block input)" if source == 0 else f"H{source}",
              "channels": end - start, "slice": f"{start}:{end}"}
             for source, start, end in trace.input_slices(block, layer)]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from densevis.app.downloads import MIME, diagram_name, download_buttons, dpi_picker
-from densevis.app.state import current
+from densevis.app.state import KEEP, current
 from densevis.app.traces import (
     Source,
     latency_for,
@@ -69,15 +69,19 @@ def _diagrams(trace: Trace, dpi: int) -> None:
     cols = st.columns([3, 1, 1, 2])
     views = VIEWS if trace.blocks else ("overview",)  # a custom module may have no block
     view = cols[0].segmented_control("View", views, default="overview",
-                                     format_func=VIEW_TITLES.get, key="export_view") or "overview"
+                                     format_func=VIEW_TITLES.get,
+                                     key="export_view", persist_state=KEEP) or "overview"
     block = layer = 1
     if view in ("block", "layer"):
-        block = cols[1].selectbox("Block", [b.index for b in trace.blocks], key="export_block")
+        block = cols[1].selectbox("Block", [b.index for b in trace.blocks],
+                                  key="export_block", persist_state=KEEP)
     if view == "layer":
         layers = trace.block(block).dense_layers
-        layer = cols[2].selectbox("Layer", list(range(1, layers + 1)), key="export_layer")
-    direction = cols[3].radio("Direction", DIRECTIONS, horizontal=True, key="export_dir")
-    slide = st.toggle("Fill a 16:9 slide", value=True, key="export_slide",
+        layer = cols[2].selectbox("Layer", list(range(1, layers + 1)),
+                                  key="export_layer", persist_state=KEEP)
+    direction = cols[3].radio("Direction", DIRECTIONS, horizontal=True,
+                              key="export_dir", persist_state=KEEP)
+    slide = st.toggle("Fill a 16:9 slide", value=True, key="export_slide", persist_state=KEEP,
                       help="Fold long strips into rows and raise low arcs so the picture fills "
                            "a slide; off: the layout as the Diagram page draws it.")
     options = DiagramOptions(direction=direction, theme=state.theme,
@@ -94,11 +98,12 @@ def _charts(trace: Trace, dpi: int) -> None:
     state = current()
     st.subheader("Chart")
     cols = st.columns([3, 1])
-    name = cols[0].selectbox("Chart", CHARTS, format_func=CHART_TITLES.get, key="export_chart")
+    name = cols[0].selectbox("Chart", CHARTS, format_func=CHART_TITLES.get,
+                             key="export_chart", persist_state=KEEP)
     block = None
     if name in PER_BLOCK_CHARTS:
         block = cols[1].selectbox("Block", [b.index for b in trace.blocks],
-                                  key="export_chart_block")
+                                  key="export_chart_block", persist_state=KEEP)
     from densevis.render.charts import chart
 
     extra = _variants(trace, state.device) if name in ("channels", "growth") else None
@@ -117,7 +122,7 @@ def _tables(trace: Trace) -> None:
     st.subheader("Table")
     tables = {"layers": layer_table(trace, latency_for(source_of(trace))),
               "stages": stage_table(trace), "blocks": block_table(trace)}
-    which = st.selectbox("Table", list(tables), key="export_table")
+    which = st.selectbox("Table", list(tables), key="export_table", persist_state=KEEP)
     download_buttons(lambda fmt: file_name(trace, which, fmt), TABLE_FORMATS,
                      lambda fmt: lambda: table_text(tables[which], fmt).encode(), "export_table")
 

@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from densevis.app import budget
-from densevis.app.state import current
+from densevis.app.state import KEEP, current
 from densevis.app.text import plain
 from densevis.app.traces import Source, require_trace, source_of, store_profile
 from densevis.app.widgets import show_figure
@@ -26,9 +26,12 @@ def render() -> None:
                "range over the repeats); the end-to-end time is measured separately without "
                "hooks.")
     columns = st.columns(3)
-    batch = columns[0].number_input("Batch size", 1, 512, 1, key="latency_batch")
-    warmup = columns[1].number_input("Warm-up passes", 0, 50, 3, key="latency_warmup")
-    repeats = columns[2].number_input("Repeats", 1, 200, 10, key="latency_repeats")
+    batch = columns[0].number_input("Batch size", 1, 512, 1,
+                                    key="latency_batch", persist_state=KEEP)
+    warmup = columns[1].number_input("Warm-up passes", 0, 50, 3,
+                                     key="latency_warmup", persist_state=KEEP)
+    repeats = columns[2].number_input("Repeats", 1, 200, 10,
+                                      key="latency_repeats", persist_state=KEEP)
     if st.button("Measure latency", type="primary", key="latency_measure"):
         _measure(trace, state.device, int(batch), int(warmup), int(repeats))
     profile = st.session_state.get("last_profile")

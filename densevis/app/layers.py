@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from densevis.app.state import current
+from densevis.app.state import KEEP, current
 from densevis.app.traces import latency_for, require_trace, source_of
 from densevis.app.widgets import NUMBER_COLUMNS, show_figure
 from densevis.records import Trace
@@ -21,9 +21,11 @@ def render() -> None:
     blocks = ["stem / transitions / head", *[f"block {b.index}" for b in trace.blocks]]
     kinds = sorted(frame["kind"].unique())
     left, middle, right = st.columns([2, 2, 3])
-    chosen_blocks = left.multiselect("Blocks", blocks, default=blocks, key="layers_blocks")
-    chosen_kinds = middle.multiselect("Kinds", kinds, default=kinds, key="layers_kinds")
-    text = right.text_input("Filter by name", key="layers_filter",
+    chosen_blocks = left.multiselect("Blocks", blocks, default=blocks,
+                                     key="layers_blocks", persist_state=KEEP)
+    chosen_kinds = middle.multiselect("Kinds", kinds, default=kinds,
+                                      key="layers_kinds", persist_state=KEEP)
+    text = right.text_input("Filter by name", key="layers_filter", persist_state=KEEP,
                             placeholder="e.g. denseblock3.denselayer5 or conv2")
     wanted = {None if name.startswith("stem") else int(name.split()[1])
               for name in chosen_blocks}
@@ -53,7 +55,7 @@ def _cost_charts(trace: Trace, latency: dict[str, float] | None) -> None:
     with st.expander("Cost per layer and per block", expanded=True):
         if trace.blocks:  # a custom module may have none: then the stages only
             metric = st.radio("Metric", list(metrics), format_func=metrics.get,
-                              horizontal=True, key="layers_metric")
+                              horizontal=True, key="layers_metric", persist_state=KEEP)
             show_figure(cost_chart(trace, metric, theme=theme, latency_ms=latency),
                         key="layers_cost")
         show_figure(cost_breakdown_chart(trace, theme=theme), key="layers_breakdown")

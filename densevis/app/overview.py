@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from densevis.app.state import current
+from densevis.app.state import KEEP, current
 from densevis.app.traces import require_trace, source_of
 from densevis.app.widgets import render_diagram
 from densevis.facts import check_facts
@@ -62,7 +62,8 @@ def render() -> None:
             st.markdown(f"{mark} **{fact.statement}**  \n"
                         f"<small>measured: {fact.measured}</small>", unsafe_allow_html=True)
     st.subheader("Overview diagram")
-    direction = st.radio("Direction", DIRECTIONS, horizontal=True, key="overview_direction",
+    direction = st.radio("Direction", DIRECTIONS, horizontal=True,
+                         key="overview_direction", persist_state=KEEP,
                          format_func={"LR": "left → right", "TB": "top → bottom"}.get)
     svg = render_diagram(source_of(trace), state.device, "overview", direction=direction,
                          theme=state.theme)

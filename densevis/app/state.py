@@ -14,6 +14,8 @@ from densevis.errors import DenseVisError
 from densevis.spec import SPEC_KEYS, parse_config_spec, spec_text
 from densevis.usermodule import ModuleSpec
 
+KEEP = "session"  # persist_state for page widgets: their values survive page switches
+
 
 @dataclass(frozen=True)
 class Current:
