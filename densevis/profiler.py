@@ -40,7 +40,7 @@ from densevis.errors import DenseVisError
 from densevis.memory_cap import check_memory, memory_cap
 from densevis.metrics import arithmetic_intensity
 from densevis.model import DenseNet
-from densevis.records import Trace
+from densevis.records import Op, Trace
 from densevis.timing import (
     DevicePeak,
     OpTiming,
@@ -301,59 +301,72 @@ def profile_latency(
 
     with _measuring(model, threads), _on_device(placed):
         used_threads = torch.get_num_threads()
-        try:
-            stamps.attach()
-            for done in range(1, warmup + 1):
-                stamps.reset()
-                timer.run(forward)
-                stamps.layer_ms()  # checks every op ran
-                if progress is not None:
-                    progress(done, warmup + repeats)
-            extra_since: float | None = None  # when the first full window proved noisy
-            while True:
-                stamps.reset()
-                total = timer.run(forward)
-                times = stamps.layer_ms()
-                stamps.detach()
-                window.add(total, times, timer.run(forward))
-                stamps.attach()
-                if progress is not None:
-                    progress(warmup + window.rounds, warmup + max(repeats, window.rounds))
-                if not window.full:
-                    continue
-                if not window.noise():
-                    break
-                extra_since = extra_since or time.perf_counter()
-                if time.perf_counter() - extra_since >= time_budget_s:
-                    break
-        finally:
+        _run_rounds(forward, stamps, timer, window, warmup, time_budget_s, progress)
+    return _profile_of(records, timed, window, str(placed), used_threads, batch_size, warmup,
+                       repeats)
+
+
+def _run_rounds(forward: Callable[[], None], stamps: _Stamps, timer: _Timer, window: _Window,
+                warmup: int, time_budget_s: float, progress: Progress | None) -> None:
+    """Warm-up passes, then hooked + plain rounds until the window is full and steady, or
+    ``time_budget_s`` seconds after it first proved noisy. Hooks are off when this returns."""
+    try:
+        stamps.attach()
+        for done in range(1, warmup + 1):
+            stamps.reset()
+            timer.run(forward)
+            stamps.layer_ms()  # checks every op ran
+            if progress is not None:
+                progress(done, warmup + window.size)
+        extra_since: float | None = None  # when the first full window proved noisy
+        while True:
+            stamps.reset()
+            total = timer.run(forward)
+            times = stamps.layer_ms()
             stamps.detach()
+            window.add(total, times, timer.run(forward))
+            stamps.attach()
+            if progress is not None:
+                progress(warmup + window.rounds, warmup + max(window.size, window.rounds))
+            if not window.full:
+                continue
+            if not window.noise():
+                return
+            extra_since = extra_since or time.perf_counter()
+            if time.perf_counter() - extra_since >= time_budget_s:
+                return
+    finally:
+        stamps.detach()
+
+
+def _profile_of(records: Trace, timed: list[Op], window: _Window, device: str, threads: int,
+                batch_size: int, warmup: int, repeats: int) -> Profile:
+    """The Profile record of a finished window: medians and quartiles per op, the rest."""
     timings = []
-    for layer, values in zip(timed, window.per_op, strict=True):
+    for op, values in zip(timed, window.per_op, strict=True):
         q1, median, q3 = quartiles(values)
-        timings.append(OpTiming(name=layer.name, kind=layer.kind, block=layer.block,
-                                   median_ms=median, q1_ms=q1, q3_ms=q3))
+        timings.append(OpTiming(name=op.name, kind=op.kind, block=op.block,
+                                median_ms=median, q1_ms=q1, q3_ms=q3))
     hooked_total = statistics.median(window.hooked)
-    layer_sum = sum(t.median_ms for t in timings)
-    rest_q1, _, rest_q3 = quartiles([total - layer_sum for total in window.hooked])
-    noise = window.noise()
+    op_sum = sum(t.median_ms for t in timings)
+    rest_q1, _, rest_q3 = quartiles([total - op_sum for total in window.hooked])
     return Profile(
         model=records.model,
-        device=str(placed),
-        threads=used_threads,
+        device=device,
+        threads=threads,
         batch_size=batch_size,
         input_size=tuple(records.image_shape[1:]),
         warmup=warmup,
         repeats=repeats,
         ops=tuple(timings),
-        unattributed_ms=hooked_total - layer_sum,
+        unattributed_ms=hooked_total - op_sum,
         unattributed_q1_ms=rest_q1,
         unattributed_q3_ms=rest_q3,
         pass_residual_ms=statistics.median(window.residual),
         hooked_total_ms=hooked_total,
         plain_total_ms=statistics.median(window.plain),
-        timer="cuda events" if placed.type == "cuda" else "perf_counter_ns",
-        noise=noise,
+        timer="cuda events" if device.startswith("cuda") else "perf_counter_ns",
+        noise=window.noise(),
         rounds=window.rounds,
     )
 
