@@ -63,6 +63,26 @@ def test_bad_input_is_one_line_and_exit_2(
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["export", "--view", "nope"],
+         "densevis export: error: argument --view: invalid choice: 'nope'"),
+        (["summary", "--bogus"], "densevis summary: error: unrecognized arguments: --bogus"),
+        (["nope"], "densevis: error: argument COMMAND: invalid choice: 'nope'"),
+        ([], "densevis: error: the following arguments are required: COMMAND"),
+    ],
+)
+def test_argument_errors_are_one_line_not_the_usage_block(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.startswith(message) and err.count("\n") == 1
+    assert "usage:" not in err and err.rstrip().endswith("--help)")
+
+
 def test_console_script_runs_in_a_subprocess() -> None:
     done = subprocess.run([sys.executable, "-m", "densevis", "summary", "--growth-rate", "-1"],
                           capture_output=True, text=True, timeout=120)

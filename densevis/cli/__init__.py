@@ -7,6 +7,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from densevis.errors import DenseVisError
 
@@ -14,8 +15,16 @@ from densevis.errors import DenseVisError
 SUBCOMMANDS = ("summary", "export", "profile", "heatmap", "memory", "app")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: what is wrong and where the options are listed, not
+    the whole usage block (subcommand parsers are made of this class too)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="densevis", description="See inside DenseNet: build, trace, measure and draw it."
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -35,7 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and not getattr(args, "passthrough", False):
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        Parser(prog=f"densevis {args.command}").error(
+            f"unrecognized arguments: {' '.join(extra)}")
     args.extra = extra
     try:
         return int(args.func(args) or 0)
