@@ -120,6 +120,7 @@ def test_query_parameters_open_a_config() -> None:
     assert preset.sidebar.text_input(key="stem").value == "cifar"
     assert preset.sidebar.text_input(key="blocks").value == "16,16,16"
     assert preset.query_params["blocks"] == "16,16,16" and "model" not in preset.query_params
+    assert preset.query_params["k"] == "24" and "bn" not in preset.query_params  # bn 4 = default
 
 
 @pytest.mark.parametrize(("query", "reason"), [

@@ -50,7 +50,7 @@ def render() -> None:
     with left:
         st.subheader("Architecture (the paper's Table 1, from the trace)")
         table = stage_table(trace)
-        st.table(table.style.format(thousands=",").hide(axis="index"))
+        st.table(table.style.format(thousands=",", na_rep="").hide(axis="index"))
     with right:
         st.subheader("Facts, checked")
         if config is None:

@@ -57,13 +57,14 @@ def fill_from_preset() -> None:
 
 def start_session() -> None:
     """A session's first run: fields the URL leaves out come from the preset it names
-    (?model=densenet169), else the default; a named preset's fields go into the URL."""
+    (?model=densenet169: what differs from the default goes into the URL), else the default."""
     params = st.query_params
     base = PRESETS.get(params.get("model", ""), PRESETS[DEFAULT_PRESET])
+    default = PRESETS[DEFAULT_PRESET]
     for key in SPEC_KEYS:
         if key not in params:
             st.session_state[key] = spec_text(base, key)
-            if "model" in params:
+            if spec_text(base, key) != spec_text(default, key):  # the rest need no words
                 params[key] = st.session_state[key]
     params.pop("model", None)
 
