@@ -120,15 +120,7 @@ def measure_memory(
     image = torch.randn(batch_size, config.in_channels, *config.input_size,
                         generator=generator).to(target)
     labels = torch.randint(0, config.num_classes, (batch_size,), generator=generator).to(target)
-    nets: dict[bool, DenseNet] = {}
-    for efficient in (False, True):
-        with torch.device(target):
-            net = DenseNet(config.replace(memory_efficient=efficient, name=config.name))
-        if state is None:  # both variants get the same weights
-            state = {key: value.clone() for key, value in net.state_dict().items()}
-        else:
-            net.load_state_dict(state)
-        nets[efficient] = net.train()
+    nets = _twins(config, state, target)
 
     def train_step(net: DenseNet) -> None:
         net.zero_grad(set_to_none=True)
@@ -151,15 +143,10 @@ def measure_memory(
     inference = _peak(target, infer)
     for net in nets.values():
         net.zero_grad(set_to_none=True)
-    method = ("torch.cuda.max_memory_allocated" if target.type == "cuda"
-              else "tensor storage tracked with a TorchDispatchMode")
-    notes = ("peaks are bytes above the weights and input already allocated; parameter "
-             "gradients are included in the training step",)
-    if target.type != "cuda":
-        notes += ("kernels' private scratch memory (e.g. oneDNN workspaces) is not counted",)
     return MeasuredMemory(
         device=str(target),
-        method=method,
+        method=("torch.cuda.max_memory_allocated" if target.type == "cuda"
+                else "tensor storage tracked with a TorchDispatchMode"),
         batch_size=batch_size,
         input_size=tuple(config.input_size),  # type: ignore[arg-type]
         inference_peak=inference,
@@ -168,8 +155,32 @@ def measure_memory(
         training_naive_seconds=seconds[False],
         training_efficient_seconds=seconds[True],
         repeats=repeats,
-        notes=notes,
+        notes=_notes(target),
     )
+
+
+def _twins(config: DenseNetConfig, state: dict[str, torch.Tensor] | None,
+           target: torch.device) -> dict[bool, DenseNet]:
+    """The model with memory_efficient False and True on ``target``, in training mode, with
+    the same weights (``state``, else the first one's random initialisation)."""
+    nets: dict[bool, DenseNet] = {}
+    for efficient in (False, True):
+        with torch.device(target):
+            net = DenseNet(config.replace(memory_efficient=efficient, name=config.name))
+        if state is None:
+            state = {key: value.clone() for key, value in net.state_dict().items()}
+        else:
+            net.load_state_dict(state)
+        nets[efficient] = net.train()
+    return nets
+
+
+def _notes(target: torch.device) -> tuple[str, ...]:
+    notes = ("peaks are bytes above the weights and input already allocated; parameter "
+             "gradients are included in the training step",)
+    if target.type != "cuda":
+        notes += ("kernels' private scratch memory (e.g. oneDNN workspaces) is not counted",)
+    return notes
 
 
 def gradients_match(config: DenseNetConfig, batch_size: int = 2, seed: int = 0) -> float:
