@@ -1,5 +1,5 @@
-"""The feature-reuse heat map (the DenseNet paper's Figure 5) from a model's weights: the one
-bridge from torch to ``densevis.reuse``'s records.
+"""From a model's weights to plain records: the feature-reuse heat map (the DenseNet paper's
+Figure 5, ``densevis.reuse``) and each op's weight statistics (``densevis.weight_stats``).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import torch
 from densevis.errors import DenseVisError
 from densevis.model import DenseNet
 from densevis.reuse import BlockReuse, FeatureReuse
+from densevis.weight_stats import TensorStats, WeightStats
 from densevis.weights import LoadedCheckpoint
 
 
@@ -70,3 +71,18 @@ def feature_reuse(model: DenseNet | LoadedCheckpoint, weights: str | None = None
                                      values=values))
     return FeatureReuse(model=config.label, config=config,
                         weights=weights or "random initialisation", blocks=tuple(blocks))
+
+
+def weight_stats(loaded: LoadedCheckpoint) -> WeightStats:
+    """Mean |W|, min and max of every learned tensor, keyed by op name (the module path, as
+    the trace names ops and the state_dict names tensors)."""
+    ops: dict[str, list[TensorStats]] = {}
+    with torch.no_grad():
+        for name, parameter in loaded.model.named_parameters():
+            op, tensor = name.rsplit(".", 1)
+            values = parameter.detach().float()
+            ops.setdefault(op, []).append(TensorStats(
+                tensor=tensor, shape=tuple(values.shape), mean_abs=float(values.abs().mean()),
+                min=float(values.min()), max=float(values.max())))
+    return WeightStats(source=Path(loaded.source).name, config=loaded.config,
+                       ops=tuple((op, tuple(tensors)) for op, tensors in ops.items()))

@@ -5,6 +5,8 @@ and reopen the URL in a fresh browser context to find the same view."""
 
 from __future__ import annotations
 
+import pathlib
+
 import pytest
 from test_browser import _settle, _shot, browser, server  # noqa: F401  (shared fixtures)
 
@@ -85,4 +87,50 @@ def test_browse_the_network_by_touching_it(server: str, browser: object) -> None
     _settle(page)
     page.locator(".dv-crumbs a", has_text="block 3").click()
     page.locator("svg.densevis-diagram[data-view=block]").wait_for()
+    page.context.close()
+
+
+def test_the_panel_shows_a_loaded_checkpoints_weights(server: str, browser: object,  # noqa: F811
+                                                      tmp_path: pathlib.Path) -> None:
+    """Upload a densenet-bc-100 state_dict on the Weights page, go to the Diagram through the
+    page menu, select block 2's H5: the panel names the file and gives conv1's mean |W|,
+    min and max as torch computes them; without a checkpoint it says random init."""
+    import torch
+
+    from densevis import build_model
+
+    torch.manual_seed(0)
+    state = build_model("densenet-bc-100", "cpu").state_dict()
+    for value in state.values():
+        if value.is_floating_point():
+            value.add_(torch.randn_like(value) * 0.1)
+    torch.save(state, tmp_path / "bc100.pth")
+    conv1 = state["features.denseblock2.denselayer5.conv1.weight"]
+    numbers = (conv1.abs().mean().item(), conv1.min().item(), conv1.max().item())
+    expected = ("weight: mean |W| {:.3g}, min {:.3g}, max {:.3g}".format(*numbers)
+                .replace("-", "−"))
+
+    page = _open(browser, f"{server}/diagram?model=densenet-bc-100&view=Dense+block&block=2"
+                          "&highlight=denseblock2.denselayer5")
+    page.get_by_text("H5 of block 2").wait_for()
+    page.get_by_text("Random init — load a checkpoint on the Weights page").wait_for()
+    assert page.get_by_text("mean |W|").count() == 0
+
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Weights").click()
+    upload = page.locator('input[type="file"]')
+    upload.wait_for(state="attached")
+    _settle(page)
+    upload.set_input_files(str(tmp_path / "bc100.pth"))
+    page.get_by_text("Loaded 596 tensors from bc100.pth").wait_for()
+    _settle(page)
+
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Diagram").click()
+    page.locator("svg.densevis-diagram[data-view=block]").wait_for()
+    page.locator('g.node[id="features.denseblock2.denselayer5"]').click()
+    page.get_by_text("H5 of block 2").wait_for()
+    page.get_by_text("Weights: bc100.pth, loaded on the Weights page").wait_for()
+    item = page.locator("li", has_text="conv1 conv").locator("li")
+    assert item.inner_text() == expected
+    _settle(page)
+    _shot(page, "diagram-weights")
     page.context.close()

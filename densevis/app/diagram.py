@@ -6,13 +6,16 @@ open it, breadcrumbs back up. The pickers and the canvas drive the same URL-boun
 from __future__ import annotations
 
 import hashlib
+import sys
 from typing import Any
 
 import streamlit as st
 
+from densevis.app.cache import ByteCache
 from densevis.app.canvas import canvas
 from densevis.app.downloads import diagram_downloads
 from densevis.app.state import current
+from densevis.app.text import plain
 from densevis.app.traces import (
     Source,
     latency_for,
@@ -21,6 +24,7 @@ from densevis.app.traces import (
     source_of,
     trace_of,
 )
+from densevis.app.weights import STATS
 from densevis.errors import DenseVisError
 from densevis.records import Trace
 from densevis.render.interactive import layer_properties, legend, to_svg
@@ -29,6 +33,7 @@ from densevis.render.registry import DIRECTIONS, VIEW_TITLES, VIEWS
 from densevis.render.theme import get_theme
 from densevis.search import find_dense_layer
 from densevis.units import format_si
+from densevis.weight_stats import WeightStats
 
 SHOW = {"shape": "shapes", "params": "parameters", "macs": "MACs", "latency": "latency"}
 COLOR_BY = {"": "nothing", "params": "parameters", "macs": "MACs",
@@ -141,13 +146,19 @@ def _selection(trace: Trace) -> str:
     return highlight
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+Drawing = tuple[str, str, list[tuple[str, str]]]  # inline SVG, why simplified, colour legend
+DRAWINGS: ByteCache[Drawing] = ByteCache(128 * 2**20, 32, lambda drawing: sys.getsizeof(drawing[0]))
+
+
 def _drawing(config: Source, device: str, view: str, block: int, layer: int,
-             options: DiagramOptions) -> tuple[str, str, list[tuple[str, str]]]:
-    """(inline SVG, why it was simplified, the colour legend) of a view without highlight:
-    the browser highlights, so a selection never redraws the SVG."""
-    shape = layout(trace_of(config, device), view, block, layer, options)
-    return to_svg(shape, options.theme), shape.note, legend(shape, options.theme)
+             options: DiagramOptions) -> Drawing:
+    """(inline SVG, why it was simplified, the colour legend) of a view without highlight,
+    cached for the server: the browser highlights, so a selection never redraws the SVG."""
+    def make() -> Drawing:
+        shape = layout(trace_of(config, device), view, block, layer, options)
+        return to_svg(shape, options.theme), shape.note, legend(shape, options.theme)
+
+    return DRAWINGS.get((config, device, view, block, layer, options), make)
 
 
 def _crumbs(trace: Trace, view: str, block: int, layer: int) -> list[dict[str, Any]]:
@@ -173,15 +184,31 @@ def _panel(trace: Trace, name: str, opener: bool = True) -> None:
     if opener:
         st.button("Open the dense-layer view", on_click=_open_layer, args=(block, position),
                   width="stretch", key="panel_open")
+    stats = _weight_stats(trace)
     lines = []
-    for op in layer_properties(trace, block, position):
+    for op in layer_properties(trace, block, position, stats):
         geometry = ", ".join(f"{key} {op[key]}" for key in ("kernel", "stride", "padding")
                              if op[key])
         weights = f"; {op['weights']}" if op["weights"] else ""
         lines.append(f"- `{op['op']}` {op['kind']}{', ' + geometry if geometry else ''}; "
                      f"{op['in ch']} → {op['out ch']} ch, out {op['output']}{weights}; "
                      f"{op['params']:,} params")
+        lines.extend(f"  - {text}" for text in op["stats"])  # type: ignore[attr-defined]
     st.markdown("\n".join(lines))
+
+
+def _weight_stats(trace: Trace) -> WeightStats | None:
+    """The loaded checkpoint's statistics when they belong to the config shown (and a line
+    saying where the panel's weight figures come from)."""
+    stats: WeightStats | None = st.session_state.get(STATS)
+    if stats is not None and stats.fits(trace.config):
+        st.caption(f"Weights: {plain(stats.source)}, loaded on the Weights page.")
+        return stats
+    if trace.config is not None:
+        other = f" ({plain(stats.source)} is loaded, for {stats.config.label})" if stats else ""
+        st.caption("Random init — load a checkpoint on the Weights page for weight "
+                   f"statistics{other}.")
+    return None
 
 
 def render() -> None:

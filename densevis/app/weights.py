@@ -17,10 +17,13 @@ from densevis.config import DenseNetConfig, estimate_memory
 from densevis.errors import DenseVisError
 from densevis.records import Trace
 from densevis.reuse import FeatureReuse
+from densevis.weight_stats import WeightStats
 
 if TYPE_CHECKING:
     from streamlit.runtime.uploaded_file_manager import UploadedFile
 
+LOADED = "weights_loaded"  # session state: (upload's file_id, its reuse or None, messages)
+STATS = "weight_stats"  # session state: the loaded checkpoint's WeightStats, for the Diagram
 CONFIG_FROM = {"file": "read from the file", "inferred": "inferred from the tensor shapes",
                "argument": "as given"}
 
@@ -44,8 +47,8 @@ def render() -> None:
     upload = st.file_uploader(
         f"Load a DenseNet state_dict (.pth, .pt or .safetensors; up to {UPLOAD_LIMIT_MB} MB)",
         type=["pth", "pt", "bin", "safetensors"], key="weights_upload",
-        max_upload_size=UPLOAD_LIMIT_MB)
-    reuse = _loaded(upload) if upload is not None else None
+        max_upload_size=UPLOAD_LIMIT_MB, on_change=_upload_changed)
+    reuse = _loaded(upload) if upload is not None else _kept()
     if reuse is None:
         st.info("No checkpoint loaded: showing the current config with random weights, which "
                 "show no learned reuse (each column is uniform; columns differ only by their "
@@ -59,35 +62,64 @@ def render() -> None:
 
 
 def _loaded(upload: UploadedFile) -> FeatureReuse | None:
-    """The upload's feature reuse, loaded once per uploaded file (reruns reuse it)."""
-    kept = st.session_state.get("weights_loaded")
+    """The upload's feature reuse, loaded once per uploaded file (reruns reuse it); its weight
+    statistics are kept for the Diagram page's panel."""
+    kept = st.session_state.get(LOADED)
     if kept is None or kept[0] != upload.file_id:
-        kept = (upload.file_id, *_load(upload))
-        st.session_state["weights_loaded"] = kept
+        file_id, (reuse, stats, messages) = upload.file_id, _load(upload)
+        kept = st.session_state[LOADED] = (file_id, reuse, messages)
+        st.session_state[STATS] = stats
     _, reuse, messages = kept
     for kind, text in messages:
         getattr(st, kind)(text)
     return reuse
 
 
-def _load(upload: UploadedFile) -> tuple[FeatureReuse | None, list[tuple[str, str]]]:
-    """Load a checkpoint; the reuse (None when refused) and the messages to show."""
-    from densevis.reuse_measure import feature_reuse
+def _kept() -> FeatureReuse | None:
+    """The checkpoint loaded earlier in this session (the uploader forgets its file when the
+    page is left; the loaded weights stay until the user lets them go)."""
+    kept = st.session_state.get(LOADED)
+    stats: WeightStats | None = st.session_state.get(STATS)
+    if kept is None or kept[1] is None or stats is None:
+        return None
+    left, right = st.columns([4, 1], vertical_alignment="center")
+    left.success(f"Showing {plain(stats.source)}, loaded earlier in this session; upload "
+                 "another file to replace it.")
+    right.button("Use random weights", on_click=_forget, key="weights_forget", width="stretch")
+    return kept[1]
+
+
+def _forget() -> None:
+    for key in (LOADED, STATS):
+        st.session_state.pop(key, None)
+
+
+def _upload_changed() -> None:
+    """The user removed the uploaded file: the weights go with it."""
+    if st.session_state.get("weights_upload") is None:
+        _forget()
+
+
+def _load(upload: UploadedFile
+          ) -> tuple[FeatureReuse | None, WeightStats | None, list[tuple[str, str]]]:
+    """Load a checkpoint; its reuse and weight statistics (None when refused) and the
+    messages to show."""
+    from densevis.reuse_measure import feature_reuse, weight_stats
     from densevis.weights import load_checkpoint
 
     name = plain(upload.name)
     limit = UPLOAD_LIMIT_MB * 1024**2
     if upload.size > limit:
-        return None, [("error", f"{name} is {upload.size / 1024**2:.0f} MB, over the "
+        return None, None, [("error", f"{name} is {upload.size / 1024**2:.0f} MB, over the "
                                 f"{UPLOAD_LIMIT_MB} MB limit.")]
     try:  # the file, the tensors and the model together: about three times its size
         with budget.reserve(3 * upload.size, f"loading {upload.name}"), \
                 st.spinner(f"Loading {name} (weights only, no pickled code)…"):
             loaded = load_checkpoint(upload.getvalue(), name=upload.name, device="cpu",
                                      max_bytes=limit)
-            reuse = feature_reuse(loaded)
+            reuse, stats = feature_reuse(loaded), weight_stats(loaded)
     except DenseVisError as problem:
-        return None, [("error", plain(problem))]
+        return None, None, [("error", plain(problem))]
     config = loaded.config
     renamed = loaded.renamed_legacy_keys
     summary = (f"Loaded {loaded.tensors} tensors from {name}; config "
@@ -96,7 +128,8 @@ def _load(upload: UploadedFile) -> tuple[FeatureReuse | None, list[tuple[str, st
                f"{config.num_init_features} initial features, bn_size {config.bn_size}, "
                f"{config.num_classes} classes"
                + (f"; renamed {renamed} legacy keys" if renamed else ""))
-    return reuse, [("success", summary), *(("caption", plain(note)) for note in loaded.notes)]
+    notes = [("caption", plain(note)) for note in loaded.notes]
+    return reuse, stats, [("success", summary), *notes]
 
 
 def _offer_download() -> None:

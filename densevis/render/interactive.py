@@ -14,6 +14,7 @@ from densevis.records import Op, Trace
 from densevis.render.graphviz import edge_stroke, node_fill, node_outline
 from densevis.render.layout import Edge, Layout, Node, Point, dense_layer_ops, metric_text
 from densevis.render.theme import Theme, get_theme
+from densevis.weight_stats import TensorStats, WeightStats
 
 MAX_SVG_BYTES = 12_000_000  # a view whose SVG would be larger is refused before drawing
 _MARGIN = 24.0
@@ -126,11 +127,23 @@ def _pair(value: tuple[int, int] | None) -> str:
     return "" if value is None else f"{value[0]}×{value[1]}"
 
 
-def layer_properties(trace: Trace, block: int, position: int) -> list[dict[str, object]]:
-    """One row per op of dense layer H_position: what a Netron-style panel lists."""
+def layer_properties(trace: Trace, block: int, position: int,
+                     stats: WeightStats | None = None) -> list[dict[str, object]]:
+    """One row per op of dense layer H_position: what a Netron-style panel lists; with a
+    checkpoint's ``stats``, each learned tensor's mean |W|, min and max ("stats")."""
     return [{"op": op.name.rsplit(".", 1)[-1], "kind": op.kind, "kernel": _pair(op.kernel),
              "stride": _pair(op.stride), "padding": _pair(op.padding),
              "in ch": op.in_channels, "out ch": op.out_channels,
              "output": "×".join(map(str, op.output_shape[1:])),
-             "weights": weight_shapes(op), "params": op.params, "MACs": op.macs}
+             "weights": weight_shapes(op), "params": op.params, "MACs": op.macs,
+             "stats": [stats_text(tensor) for tensor in stats.of(op.name)] if stats else []}
             for op in dense_layer_ops(trace, block, position)]
+
+
+def stats_text(tensor: TensorStats) -> str:
+    """One learned tensor's statistics as the panel writes them."""
+    def number(value: float) -> str:
+        return f"{value:.3g}".replace("-", "−")
+
+    return (f"{tensor.tensor}: mean |W| {number(tensor.mean_abs)}, min {number(tensor.min)}, "
+            f"max {number(tensor.max)}")
