@@ -378,6 +378,14 @@ def test_slide_mode_folds_a_strip_into_rows(trace121: Trace) -> None:
         return drawn.bounds()[2] - drawn.bounds()[0]
 
     assert width(raised) > 3 * width(block)  # the arcs reach further out
+    # the full network is taller than a slide (its largest block's arcs): they are flattened
+    full = layout(trace121, "full")
+    flat = fit_slide(full)
+    left, top, right, bottom = full.bounds()
+    assert (right - left) / (bottom - top) < 1.4
+    left, top, right, bottom = flat.bounds()
+    assert abs((right - left) / (bottom - top + 90) / (16 / 9) - 1) < 0.05  # 90: title, key
+    assert {(n.id, n.x) for n in flat.nodes} == {(n.id, n.x) for n in full.nodes}
 
 
 def test_chart_svg_embeds_no_raster(trace121: Trace) -> None:

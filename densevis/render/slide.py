@@ -5,7 +5,8 @@ into groups that move as a whole (the dense-layer view: its inputs with the conc
 op; the full network: one row per dense block), the groups are placed in rows whose count
 brings the picture closest to 16:9, and arrows between groups are re-routed (straight within
 a row, down into the gap and back at a row's end). A view still wider than 16:9 (a dense
-block, whose links cannot be cut) gets taller arcs. Top-to-bottom views are folded into
+block, whose links cannot be cut) gets taller arcs; one still taller (the full network's
+tall arcs over its largest block) gets flatter ones. Top-to-bottom views are folded into
 columns the same way. Never imports torch or streamlit.
 """
 
@@ -21,6 +22,7 @@ from densevis.render.layout import Edge, Layout, Node, Point, polyline
 SLIDE_ASPECT = 16 / 9
 ARC_ROLES = ("link", "output-link", "bundle")  # edges drawn as arcs above a line of layers
 MAX_STRETCH = 6.0  # arcs grow at most this much taller
+MIN_STRETCH = 0.4  # and flatten at most to this much of their height (still arcs)
 _GAP = (48.0, 56.0)  # between groups in a row, between rows (points)
 _TEXT_ROOM = 90.0  # points: the title above the drawing and the key below it
 _TITLE_FONT = 19.0  # points, the graph label's size (theme font + 5)
@@ -116,12 +118,13 @@ def _sizes(groups: Sequence[_Group], stretch: float) -> list[tuple[float, float]
 
 
 def _best_stretch(groups: Sequence[_Group], per_row: int, target: float) -> float:
-    """How much taller the arcs must be for the picture to be ``target`` wide (1 if never)."""
-    width, height = _extent(_sizes(groups, 1.0), per_row)
-    if width / height <= target or not any(e.role in ARC_ROLES for g in groups for e in g.edges):
+    """How much taller (> 1) or flatter (< 1) the arcs must be for the picture to be
+    ``target`` wide, within MIN_STRETCH .. MAX_STRETCH (1 when there are no arcs)."""
+    if not any(e.role in ARC_ROLES for g in groups for e in g.edges):
         return 1.0
-    low, high = 1.0, MAX_STRETCH
-    for _ in range(30):
+    width, height = _extent(_sizes(groups, 1.0), per_row)
+    low, high = (1.0, MAX_STRETCH) if width / height > target else (MIN_STRETCH, 1.0)
+    for _ in range(30):  # the picture narrows as the arcs grow: bisect on its aspect
         middle = (low + high) / 2
         width, height = _extent(_sizes(groups, middle), per_row)
         low, high = (middle, high) if width / height > target else (low, middle)
