@@ -6,9 +6,13 @@ and a 1x3x224x224 input, in one process (the generic tracer gets it wrapped in a
 the data flow); each is timed several times and the median is
 reported with its ratio to densevis. A peer that is not installed is reported, not fatal
 (install them with ``pip install -e ".[bench]"``). Then: trace time for densenet264 and for
-2-block networks with 25/50/100/200 layers per block, to show how time grows with depth.
+2-block networks with 25/50/100/200 layers per block, to show how time grows with depth; and
+``densevis.trace(config)`` (building included, as the app and ``densevis summary`` do) on one
+block of 100/200/500/1000 dense layers at k = 1 and 32x32 (the app's
+``/?page=diagram&k=1&blocks=1000&size=32``), whose block output alone joins L + 1 inputs and
+whose links number L(L+1)/2 (500,500 at L = 1000).
 
-Run: ``python benchmarks/bench_trace.py [--runs 7]``
+Run: ``python benchmarks/bench_trace.py [--runs 7] [--deep-only]``
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from typing import Any
 import torch
 
 import densevis
-from densevis.config import DenseNetConfig
+from densevis.config import DenseNetConfig, get_config
 
 INPUT = (1, 3, 224, 224)
 GENERIC = "densevis.trace, generic (plain module)"
@@ -114,10 +118,33 @@ def custom(layers: int) -> DenseNetConfig:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="timed runs per tool (median)")
+    parser.add_argument("--deep-only", action="store_true",
+                        help="only the one-block 100..1000-layer configs")
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, python "
-          f"{platform.python_version()}")
+          f"{platform.python_version()}, load average {os.getloadavg()[0]:.2f}")
+    if not args.deep_only:
+        compare_tools(args.runs)
+    deep_blocks(max(3, args.runs // 2))
+
+
+def deep_blocks(runs: int) -> None:
+    """densevis.trace(config) on one block of L dense layers: model built, probe, records."""
+    print(f"\none deep block from a config (densenet121 stem, k=1, 32x32), median of {runs}")
+    print(f"{'dense layers':>12} {'ops':>6} {'links':>8} {'s':>7} {'us/link':>8}")
+    for layers in (100, 200, 500, 1000):
+        config = get_config("densenet121", growth_rate=1, block_config=(layers,),
+                            input_size=(32, 32))
+        elapsed, records = median_ms(lambda config=config: densevis.trace(config, device="cpu"),
+                                     runs)
+        assert len(records.links) == layers * (layers + 1) // 2
+        print(f"{layers:12d} {len(records.ops):6d} {len(records.links):8d} "
+              f"{elapsed / 1e3:7.2f} {1e3 * elapsed / len(records.links):8.2f}")
+
+
+def compare_tools(runs: int) -> None:
+    """densevis against the peers on densenet121, then depth scaling on built models."""
     model = densevis.build_model("densenet121", device="cpu")
     # The same network as a module densevis does not recognise: the generic tracer (#14).
     plain = torch.nn.Sequential(model)
@@ -135,7 +162,7 @@ def main() -> None:
     times: dict[str, list[float]] = {name: [] for name in tools}
     results: dict[str, Any] = {}
     failed: dict[str, str] = {}
-    for round_index in range(args.runs + 1):
+    for round_index in range(runs + 1):
         for name, (call, _) in tools.items():
             if name in failed:
                 continue
@@ -148,7 +175,7 @@ def main() -> None:
             if round_index:  # round 0 is the warm-up
                 times[name].append((time.perf_counter() - start) * 1e3)
     ours_ms = statistics.median(times["densevis.trace"])
-    print(f"\ndensenet121 at 224, batch 1, median of {args.runs} interleaved runs each")
+    print(f"\ndensenet121 at 224, batch 1, median of {runs} interleaved runs each")
     print(f"{'tool':36} {'ms':>9} {'x densevis':>11}  MAC/FLOP figure")
     for name, (_, figure) in tools.items():
         if name in failed:
@@ -167,13 +194,13 @@ def main() -> None:
     print("\ndepth scaling (densevis.trace on a built model)")
     print(f"{'network':34} {'ops':>6} {'ms':>9} {'us/op':>8}")
     deep = densevis.build_model("densenet264", device="cpu")
-    elapsed, records = median_ms(lambda: densevis.trace(deep), args.runs)
+    elapsed, records = median_ms(lambda: densevis.trace(deep), runs)
     print(f"{'densenet264 (6-12-64-48)':34} {len(records.ops):6d} {elapsed:9.1f} "
           f"{1e3 * elapsed / len(records.ops):8.1f}")
     previous = None
     for layers in (25, 50, 100, 200):
         net = densevis.build_model(custom(layers), device="cpu")
-        elapsed, records = median_ms(lambda net=net: densevis.trace(net), max(3, args.runs // 2))
+        elapsed, records = median_ms(lambda net=net: densevis.trace(net), max(3, runs // 2))
         growth = f"  x{elapsed / previous:.2f} for 2x layers" if previous else ""
         print(f"{f'2 blocks of {layers} layers (k=12)':34} {len(records.ops):6d} "
               f"{elapsed:9.1f} {1e3 * elapsed / len(records.ops):8.1f}{growth}")

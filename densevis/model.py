@@ -62,8 +62,7 @@ class _DenseLayer(nn.Module):
         return out
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
-        needs_grad = any(t.requires_grad for t in features)
-        if self.memory_efficient and self.training and needs_grad:
+        if self.memory_efficient and self.training and any(t.requires_grad for t in features):
             reduced = cp.checkpoint(self._reduce, *features, use_reentrant=False)
         else:
             reduced = self._reduce(*features)

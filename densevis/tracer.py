@@ -14,7 +14,9 @@ on a full-size forward pass and the FLOPs against ``torch.utils.flop_counter``.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import torch
@@ -35,6 +37,7 @@ from densevis.memory_cap import check_bytes, check_memory
 from densevis.metrics import conv_macs, flops_from_macs, linear_macs, tensor_bytes
 from densevis.model import Concat, DenseNet, _DenseBlock, _DenseLayer, _Transition
 from densevis.records import Block, Link, Op, Totals, Trace
+from densevis.threads import one_thread_here
 
 _KINDS: tuple[tuple[type[nn.Module], str], ...] = ((Concat, "concat"), *MODULE_KINDS)
 _INPUT = -1  # producer index of the network input
@@ -138,12 +141,13 @@ class _Recorder:
         kind = _kind(module)
         assert kind is not None
         tensors = list(inputs[0]) if kind == "concat" else [inputs[0]]
+        ids = list(map(id, tensors))  # a concat joins up to 1000 inputs: C-level loops
         sources: tuple[int, ...] = ()
         if kind == "concat":
             assert block is not None
-            sources = tuple(self.source[id(t)] for t in tensors)
+            sources = tuple(map(self.source.__getitem__, ids))
             target = position if position is not None else len(tensors)
-            found = [Link(block, source, target) for source in sources]
+            found = map(Link, repeat(block), sources, repeat(target))
             (self.links if position is not None else self.output_links).extend(found)
         self.events.append(
             _Event(
@@ -153,8 +157,10 @@ class _Recorder:
                 stage=stage,
                 block=block,
                 position=position,
-                producers=[self.producer.get(id(t), _INPUT) for t in tensors],
-                in_channels=sum(int(t.shape[1]) for t in tensors),
+                producers=list(map(self.producer.get, ids, repeat(_INPUT))),
+                # a concatenation's channels are its inputs' channels together
+                in_channels=int(output.shape[1]) if kind == "concat" else int(
+                    tensors[0].shape[1]),
                 out_channels=int(output.shape[1]),
                 out_rank=output.dim(),
                 element_size=output.element_size(),
@@ -242,6 +248,8 @@ def _layer(index: int, event: _Event, in_shape: tuple[int, ...], out_shape: tupl
 
 
 def _blocks(recorder: _Recorder, layers: tuple[Op, ...]) -> tuple[Block, ...]:
+    links = Counter(link.block for link in recorder.links)
+    output_links = Counter(link.block for link in recorder.output_links)
     result = []
     for block, widths in sorted(recorder.block_layers.items()):
         producer = recorder.block_input_event[block]
@@ -256,8 +264,8 @@ def _blocks(recorder: _Recorder, layers: tuple[Op, ...]) -> tuple[Block, ...]:
                 dense_layers=len(widths),
                 k0=x0[1],
                 growth_rate=widths[0],
-                links=sum(1 for link in recorder.links if link.block == block),
-                output_links=sum(1 for link in recorder.output_links if link.block == block),
+                links=links[block],
+                output_links=output_links[block],
                 in_channels=x0[1],
                 out_channels=output.out_channels,
                 height=x0[2],
@@ -278,9 +286,9 @@ def _probe(model: DenseNet, config: DenseNetConfig) -> _Recorder:
     recorder.attach(image)
     try:
         model.eval()
-        # The probe is tiny; torch's process-wide thread count is left alone (other requests
-        # may be measuring with it).
-        with torch.inference_mode():
+        # The probe is tiny: one thread, set for this thread only (other requests may be
+        # measuring with torch's process-wide count).
+        with torch.inference_mode(), one_thread_here():
             model(image)
     finally:
         recorder.detach()

@@ -276,3 +276,26 @@ def test_the_caches_are_bounded_by_bytes() -> None:
     cache.get("a", lambda: made.append("a again") or b"12345")
     assert made == ["a", "b", "c", "a again"]
     assert cache.get("huge", lambda: b"x" * 11) == b"x" * 11 and "huge" not in cache
+
+
+@pytest.mark.parametrize("blocks", [(6, 12, 24, 16), (200,)])
+def test_a_traces_weight_in_the_cache_follows_its_memory(blocks: tuple[int, ...]) -> None:
+    """The trace cache weighs a trace by counting ops and links; the oracle is tracemalloc
+    on a fresh copy of the trace (every object it holds allocated anew)."""
+    import gc
+    import pickle
+    import tracemalloc
+
+    import densevis
+    from densevis.app.traces import trace_bytes
+
+    trace = densevis.trace(densevis.get_config("densenet121", block_config=blocks,
+                                               growth_rate=4), device="cpu")
+    data = pickle.dumps(trace)
+    gc.collect()
+    tracemalloc.start()
+    copy = pickle.loads(data)
+    held = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert copy == trace
+    assert held <= trace_bytes(trace) <= 1.5 * held  # an upper bound, not far above

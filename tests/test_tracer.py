@@ -178,3 +178,22 @@ def test_trace_caps_what_it_allocates_not_the_full_size_estimate() -> None:
     assert densevis.trace(model, max_memory=tiny).totals.params == 769_162  # already built
     with pytest.raises(DenseVisError, match="over the"):
         densevis.trace(densevis.get_config("densenet-bc-100"), device="cpu", max_memory=tiny)
+
+
+def test_one_thread_here_changes_only_the_calling_thread() -> None:
+    """The probe's single thread is this thread's OpenMP setting: a thread started meanwhile
+    and the process default keep torch's count (issue 12, point 9)."""
+    import threading
+
+    from densevis.threads import one_thread_here
+
+    before = torch.get_num_threads()
+    if before < 2:
+        pytest.skip("torch runs one thread here already")
+    seen: list[int] = []
+    with one_thread_here():
+        inside = torch.get_num_threads()
+        other = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+        other.start()
+        other.join()
+    assert (inside, seen, torch.get_num_threads()) == (1, [before], before)

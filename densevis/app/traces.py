@@ -3,7 +3,6 @@ server, keyed on the frozen config, bounded in bytes) and the profiles measured 
 
 from __future__ import annotations
 
-import pickle
 from typing import Any
 
 import streamlit as st
@@ -19,8 +18,17 @@ from densevis.usermodule import ModuleSpec
 
 Source = DenseNetConfig | ModuleSpec  # what a trace is made from: a config or a custom module
 
-TRACES: ByteCache[Trace] = ByteCache(256 * 2**20, 256,  # a trace takes ~5x its pickle
-                                     lambda trace: 5 * len(pickle.dumps(trace)))
+
+
+def trace_bytes(trace: Trace) -> int:
+    """At least the memory a trace holds, counted without walking it: up to ~700 bytes an op
+    and ~250 a link (tracemalloc: a 1000-layer block's 500,500 links hold ~126 MB). Pickling
+    it to weigh it took longer than tracing it (tests/test_app.py checks the bound)."""
+    return 4096 + 700 * len(trace.ops) + 256 * (len(trace.links) + len(trace.output_links)
+                                               + len(trace.edges))
+
+
+TRACES: ByteCache[Trace] = ByteCache(256 * 2**20, 256, trace_bytes)
 
 
 def trace_of(source: Source, device: str = "cpu") -> Trace:
