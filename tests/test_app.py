@@ -299,3 +299,13 @@ def test_a_traces_weight_in_the_cache_follows_its_memory(blocks: tuple[int, ...]
     tracemalloc.stop()
     assert copy == trace
     assert held <= trace_bytes(trace) <= 1.5 * held  # an upper bound, not far above
+
+
+def test_compared_diagrams_wrap_into_even_rows_instead_of_hiding() -> None:
+    """Four configs too wide for one row at a readable scale go two and two; two fit in one."""
+    from densevis.app.compare import _FIT_WIDTH, _MIN_SCALE, _arrangement
+
+    assert _arrangement([500.0, 520.0]) == (2, 1.0)
+    per_row, factor = _arrangement([700.0, 750.0, 800.0, 900.0])
+    assert per_row == 2 and factor >= _MIN_SCALE
+    assert factor * (800 + 900 + 18) <= _FIT_WIDTH

@@ -3,6 +3,7 @@ scale, a block-by-block difference table, charts that stay true for any mix, and
 
 from __future__ import annotations
 
+import math
 import re
 from html import escape
 
@@ -26,7 +27,9 @@ from densevis.spec import parse_config_spec
 
 _FIT_WIDTH = 1150  # px the diagrams share before they scroll
 _PT = 4 / 3  # px per point
-_MAX_HEIGHT = 900  # px of the diagrams' frame (it scrolls beyond)
+_MAX_HEIGHT = 1600  # px of the diagrams' frame: they shrink to fit it, down to _MIN_SCALE
+_GAP = 18  # px between the configs' diagrams
+_MIN_SCALE = 0.6  # the diagrams' text stays at least 0.6 of its size: else another row
 _STAGE_COLUMNS = {**NUMBER_COLUMNS, **{name: st.column_config.NumberColumn(format="localized")
                                       for name in ("Δ params", "Δ MACs")}}
 _URL = "query-params"  # the page's choices live in the URL: a comparison can be shared
@@ -192,31 +195,49 @@ def _points(svg: str, attribute: str) -> float:
 
 def _side_by_side(svgs: list[str], names: list[str], colors: list[str],
                   theme: str) -> tuple[str, int]:
-    """(HTML page, its height in px): the SVGs in one row, scaled by one factor (so one scale
-    holds across configs), each under its config's name and colour."""
+    """(HTML page, its height in px): the SVGs scaled by one factor (so one scale holds
+    across configs), each under its config's name and colour, in rows that wrap rather than
+    hide a config past the frame's right edge."""
     look = get_theme(theme)
     widths = [_points(svg, "width") * _PT for svg in svgs]
-    factor = max(0.45, min(1.0, _FIT_WIDTH / sum(widths)))
-    tallest = max(_points(svg, "height") for svg in svgs) * _PT * factor
+    heights = [_points(svg, "height") * _PT for svg in svgs]
+    per_row, factor = _arrangement(widths)
+    rows = [range(i, min(i + per_row, len(svgs))) for i in range(0, len(svgs), per_row)]
+    drawn = sum(max(heights[i] for i in row) for row in rows)  # px at full size
+    factor = max(_MIN_SCALE, min(factor, (_MAX_HEIGHT - 30 - 30 * len(rows)) / drawn))
     cells = []
-    for svg, name, color, width in zip(svgs, names, colors, widths, strict=True):
-        height = _points(svg, "height") * _PT * factor
+    for svg, name, color, width, height in zip(svgs, names, colors, widths, heights,
+                                               strict=True):
         body = svg[svg.index("<svg"):]
         body = re.sub(r'<svg([^>]*?)\bwidth="[^"]*"\s+height="[^"]*"',
-                      rf'<svg\1width="{width * factor:.0f}px" height="{height:.0f}px"', body,
-                      count=1)
+                      rf'<svg\1width="{width * factor:.0f}px" height="{height * factor:.0f}px"',
+                      body, count=1)
         cells.append(
             f'<div class="compare-config" data-config="{escape(name)}" style="flex:0 0 auto">'
             f'<div style="font:600 14px sans-serif;margin:4px 0 6px;color:{look.foreground}">'
             f'<span style="display:inline-block;width:12px;height:12px;border-radius:3px;'
             f'background:{color};margin-right:6px;vertical-align:-1px"></span>{escape(name)}'
             f"</div>{body}</div>")
-    height = int(min(tallest + 60, _MAX_HEIGHT))
+    height = int(min(drawn * factor + 30 * len(rows) + 30, _MAX_HEIGHT))
+    breaks = [cell + ('<div style="flex-basis:100%;height:0"></div>'
+                      if (index + 1) % per_row == 0 else "") for index, cell in enumerate(cells)]
     page = (f'<body style="margin:0;background:{look.backdrop}">'
-            f'<div class="compare-diagrams" style="display:flex;gap:18px;overflow:auto;'
-            f"box-sizing:border-box;height:{height}px;padding:10px;border-radius:6px;"
-            f'border:1px solid #8884">{"".join(cells)}</div></body>')
+            f'<div class="compare-diagrams" style="display:flex;flex-wrap:wrap;gap:{_GAP}px;'
+            f"overflow:auto;box-sizing:border-box;height:{height}px;padding:10px;"
+            f'border-radius:6px;border:1px solid #8884">{"".join(breaks)}</div></body>')
     return page, height + 4
+
+
+def _arrangement(widths: list[float]) -> tuple[int, float]:
+    """(configs per row, one scale factor for all): the fewest rows, shared out evenly (four
+    in two rows: two and two), in which the diagrams fit the frame at a readable scale."""
+    for rows in range(1, len(widths) + 1):
+        per_row = math.ceil(len(widths) / rows)
+        widest = max(sum(widths[i:i + per_row]) + _GAP * (per_row - 1)
+                     for i in range(0, len(widths), per_row))
+        if _FIT_WIDTH / widest >= _MIN_SCALE:
+            return per_row, min(1.0, _FIT_WIDTH / widest)
+    return 1, max(_MIN_SCALE, min(1.0, _FIT_WIDTH / max(widths)))
 
 
 def _sweep(config: DenseNetConfig, device: str, theme: str) -> None:
