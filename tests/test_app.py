@@ -183,6 +183,28 @@ def test_diagram_search_picks_block_and_layer() -> None:
     assert "](" not in _outside_code(app.warning[0].value)
 
 
+def test_the_diagram_draws_a_view_once_for_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page file is re-executed on every run, the drawing cache is not: selecting a layer
+    or rerunning reuses the SVG; another block draws once more."""
+    import densevis.app.canvas
+    import densevis.render.interactive
+    from densevis.app.cache import ByteCache
+
+    drawn = []
+    to_svg = densevis.render.interactive.to_svg
+    monkeypatch.setattr(densevis.render.interactive, "to_svg",
+                        lambda *args, **kwargs: drawn.append(1) or to_svg(*args, **kwargs))
+    monkeypatch.setattr(densevis.app.canvas, "DRAWINGS", ByteCache(2**26, 8, len))
+    app = _run(page="diagram")
+    app.segmented_control(key="view").set_value("block").run()
+    app.selectbox(key="highlight").set_value("denseblock1.denselayer3").run()
+    app.run()
+    _no_errors(app)
+    assert len(drawn) == 2  # the overview, block 1
+    app.selectbox(key="block").set_value(2).run()
+    assert len(drawn) == 3
+
+
 def test_connectivity_slices_come_from_the_trace() -> None:
     app = _run(page="connectivity")
     app.selectbox(key="connect_block").set_value(2).run()

@@ -21,6 +21,17 @@ def _ids(page: object, selector: str) -> set[str]:
     return set(page.locator(selector).evaluate_all("els => els.map(e => e.id)"))  # type: ignore[attr-defined]
 
 
+def _edges(page: object, source: str | None, target: str) -> object:
+    """The drawn edges from node ``source`` (any when None) to node ``target``: paths name
+    their ends by node index (data-s, data-t)."""
+    ids = page.locator("svg.densevis-diagram g.node").evaluate_all(  # type: ignore[attr-defined]
+        "els => els.map(e => e.id)")
+    match = f'[data-t="{ids.index(target)}"]'
+    if source is not None:
+        match += f'[data-s="{ids.index(source)}"]'
+    return page.locator(f"path.edge{match}")  # type: ignore[attr-defined]
+
+
 def _open(browser: object, url: str) -> object:  # noqa: F811
     context = browser.new_context(viewport={"width": 1440, "height": 900})  # type: ignore[attr-defined]
     page = context.new_page()
@@ -63,7 +74,7 @@ def test_browse_the_network_by_touching_it(server: str, browser: object) -> None
 
     # Hover the longest link (x0 -> output, the topmost arc) at its peak: its tooltip.
     page.get_by_role("button", name="fit").click()
-    path = page.locator(f'path.edge[id="{X0}->{OUTPUT}"]')
+    path = _edges(page, X0, OUTPUT)
     peak = path.evaluate("""p => {
         const at = p.getPointAtLength(p.getTotalLength() / 2).matrixTransform(p.getScreenCTM());
         return [at.x, at.y]; }""")
@@ -83,7 +94,7 @@ def test_browse_the_network_by_touching_it(server: str, browser: object) -> None
     page.locator(f'g.node[id="{LAYER}12"]').dblclick()
     page.locator("svg.densevis-diagram[data-view=layer]").wait_for()
     concat = f"{LAYER}12.concat"
-    assert page.locator(f'path.edge[data-target="{concat}"]').count() == 12
+    assert _edges(page, None, concat).count() == 12  # type: ignore[attr-defined]
     _settle(page)
     page.locator(".dv-crumbs a", has_text="block 3").click()
     page.locator("svg.densevis-diagram[data-view=block]").wait_for()

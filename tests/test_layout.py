@@ -5,6 +5,8 @@ half), highlight roles from the links, the one metric and latency rule, oversize
 from __future__ import annotations
 
 import itertools
+import re
+from xml.etree import ElementTree
 
 import pytest
 
@@ -13,7 +15,10 @@ from densevis.config import PRESETS
 from densevis.errors import DenseVisError
 from densevis.records import Trace
 from densevis.render import layout as lay
+from densevis.render.graphviz import edge_stroke
+from densevis.render.interactive import to_svg
 from densevis.render.layout import DiagramOptions, Layout, Node
+from densevis.render.theme import get_theme
 
 
 @pytest.fixture(scope="module", params=list(PRESETS))
@@ -169,3 +174,63 @@ def test_layout_rejects_bad_places(trace121: Trace) -> None:
         lay.layout(trace121, "layer", block=2, layer=13)
     with pytest.raises(DenseVisError, match="direction"):
         DiagramOptions(direction="RL")
+
+
+def _decode(data: str) -> list[tuple[float, float]]:
+    """Absolute points of SVG path data made of M, then relative c and s curves."""
+    tokens = re.findall(r"[Mcs]|-?(?:\d+\.?\d*|\.\d+)", data)
+    points: list[tuple[float, float]] = []
+    command, numbers = "", []
+    for token in [*tokens, "M"]:
+        if token.isalpha():
+            if command == "M":
+                points.append((numbers[0], numbers[1]))
+            elif command:
+                x, y = points[-1]
+                moves = [(x + numbers[i], y + numbers[i + 1]) for i in range(0, len(numbers), 2)]
+                if command == "s":  # the first control point mirrors the previous curve's last
+                    moves.insert(0, (2 * x - points[-2][0], 2 * y - points[-2][1]))
+                points += moves
+            command, numbers = token, []
+        else:
+            numbers.append(float(token))
+    return points
+
+
+@pytest.mark.parametrize(("view", "block", "layer", "direction"), [
+    ("block", 3, 1, "LR"), ("block", 2, 1, "TB"), ("layer", 3, 12, "LR"), ("overview", 1, 1, "LR"),
+    ("full", 1, 1, "TB")])
+def test_the_interactive_svg_draws_the_layout(trace121: Trace, view: str, block: int,
+                                              layer: int, direction: str) -> None:
+    """One path per edge in layout order: its ends name the edge's nodes (by index), its
+    points are the layout's to 0.05 pt (control points 0.16), its stroke class the
+    emitter's colour, its tooltip the layout's (given, or built from its ends' data)."""
+    layout = lay.layout(trace121, view, block, layer, DiagramOptions(direction=direction))
+    svg = to_svg(layout, "dark")
+    root = ElementTree.fromstring(svg)
+    space = "{http://www.w3.org/2000/svg}"
+    nodes = root.findall(f".//{space}g[@class]")
+    nodes = [g for g in nodes if g.get("class", "").split()[0] == "node"]
+    assert [g.get("id") for g in nodes] == [node.id for node in layout.nodes]
+    paths = [p for p in root.iter(f"{space}path") if "edge" in p.get("class", "").split()]
+    assert len(paths) == len(layout.edges)
+    rules = dict(re.findall(r"\.densevis-diagram \.(e\d+)\{stroke:([^;]+);", svg))
+    for path, edge in zip(paths, layout.edges, strict=True):
+        assert layout.nodes[int(path.get("data-s", ""))].id == edge.source
+        assert layout.nodes[int(path.get("data-t", ""))].id == edge.target
+        tip = path.get("data-tip")
+        if tip == "":  # built by the browser from the ends' data-from, data-to, data-carries
+            ends = nodes[int(path.get("data-s", ""))], nodes[int(path.get("data-t", ""))]
+            tip = f"{ends[0].get('data-from')} → {ends[1].get('data-to')}: " + (
+                ends[0].get("data-carries") or "")
+        assert (tip or "") == edge.tooltip
+        drawn = _decode(path.get("d", ""))
+        assert len(drawn) == len(edge.points)
+        for i, (p, q) in enumerate(zip(drawn, edge.points, strict=True)):
+            limit = 0.051 if i % 3 == 0 else 0.16  # ends of curves; control points ('s')
+            assert abs(p[0] - q[0]) <= limit and abs(p[1] - q[1]) <= limit
+        stroke = next(c for c in path.get("class", "").split() if re.fullmatch(r"e\d+", c))
+        assert rules[stroke] == edge_stroke(edge, get_theme("dark"))[0]
+    if view == "block":  # every link's tooltip is built from its ends
+        assert {p.get("data-tip") for p in paths if "link" in p.get("class", "")} == {""}
+    assert len(svg) < 220 * len(layout.edges) + 700 * len(layout.nodes) + 2000

@@ -8,9 +8,16 @@ zoom and drag pan. It sends one trigger, ``action``, back to Python:
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import streamlit as st
+
+from densevis.app.cache import ByteCache
+
+Drawing = tuple[str, str, list[tuple[str, str]]]  # inline SVG, why simplified, colour legend
+# The drawings shown, for the whole server (here, not in the page file Streamlit re-executes).
+DRAWINGS: ByteCache[Drawing] = ByteCache(128 * 2**20, 32, lambda made: sys.getsizeof(made[0]))
 
 CSS = """
 .dv-root { font: 13px var(--st-font, sans-serif); position: relative;
@@ -121,35 +128,43 @@ function load(root, data) {
   view(root).style.height = `${data.height}px`;
   root.style.setProperty("--bg", data.background);
   stage(root).innerHTML = data.svg;
-  root.nodes = new Map(); root.ins = new Map(); root.outs = new Map();
-  for (const g of stage(root).querySelectorAll("g.node")) root.nodes.set(g.id, g);
-  for (const p of stage(root).querySelectorAll("path.edge")) {
-    if (!p.classList.contains("link") && !p.classList.contains("output-link")
-        && !p.classList.contains("bundle")) continue;
-    const t = p.dataset.target, s = p.dataset.source;
-    (root.ins.get(t) || root.ins.set(t, []).get(t)).push(p);
-    (root.outs.get(s) || root.outs.set(s, []).get(s)).push(p);
+  const svg = stage(root).firstElementChild, list = [...svg.querySelectorAll("g.node")];
+  root.list = list;
+  root.nodes = new Map(list.map((g) => [g.id, g])); root.ins = new Map(); root.outs = new Map();
+  for (const p of svg.querySelectorAll("path.link, path.output-link, path.bundle")) {
+    p.from = list[+p.dataset.s]; p.to = list[+p.dataset.t];  // data-s, data-t: node indices
+    (root.ins.get(p.to.id) || root.ins.set(p.to.id, []).get(p.to.id)).push(p);
+    (root.outs.get(p.from.id) || root.outs.set(p.from.id, []).get(p.from.id)).push(p);
   }
-  addHits(stage(root).firstElementChild);
   root.dataset.key = data.key;
   root.dataset.loads = String(+(root.dataset.loads || 0) + 1);
   root.focusId = undefined;
   opening(root, data.focus);
+  root.dataset.loadStart = started.toFixed(0);  // for benchmarks/bench_diagram.py
   root.dataset.loadMs = (performance.now() - started).toFixed(0);
+  // hover targets once the drawing is on screen: they do not hold up its first paint
+  requestAnimationFrame(() => setTimeout(() => {
+    root.dataset.paintedMs = (performance.now() - started).toFixed(0); addHits(svg);
+  }, 0));
 }
 
 function addHits(svg) {  // wide transparent twins of the edges: easy to hover, same tooltip
   const hits = document.createElementNS("http://www.w3.org/2000/svg", "g");
   hits.setAttribute("class", "hits");
   for (const p of svg.querySelectorAll("path.edge[data-tip]")) {
-    if (!p.dataset.tip) continue;
-    const hit = p.cloneNode(false);
-    for (const name of ["id", "marker-end", "stroke", "stroke-width"]) hit.removeAttribute(name);
+    const hit = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    hit.setAttribute("d", p.getAttribute("d"));
     hit.setAttribute("class", "hit");
     hit.edge = p;
     hits.appendChild(hit);
   }
   svg.insertBefore(hits, svg.querySelector("g.nodes"));
+}
+
+function edgeTip(root, p) {  // an empty data-tip: "A → B: C" from the edge's two ends
+  if (p.dataset.tip) return p.dataset.tip;
+  const from = root.list[+p.dataset.s].dataset, to = root.list[+p.dataset.t].dataset;
+  return `${from.from} → ${to.to}: ${from.carries}`;
 }
 
 function focus(root, id) {
@@ -163,10 +178,10 @@ function focus(root, id) {
   if (!node) return;
   node.classList.add("focus");
   for (const p of root.ins.get(id) || []) {
-    p.classList.add("on"); root.nodes.get(p.dataset.source)?.classList.add("input");
+    p.classList.add("on"); p.from.classList.add("input");
   }
   for (const p of root.outs.get(id) || []) {
-    p.classList.add("on"); root.nodes.get(p.dataset.target)?.classList.add("consumer");
+    p.classList.add("on"); p.to.classList.add("consumer");
   }
 }
 
@@ -236,9 +251,10 @@ function wire(root) {
   });
   root.addEventListener("mouseover", (e) => {
     if (e.target.edge) e.target.edge.classList.add("hover");
-    const el = e.target.closest && e.target.closest("[data-tip]");
-    if (!el || !el.dataset.tip) { tip.hidden = true; return; }
-    tip.textContent = el.dataset.tip; tip.hidden = false;
+    const el = !e.target.edge && e.target.closest && e.target.closest("[data-tip]");
+    const text = e.target.edge ? edgeTip(root, e.target.edge) : el && el.dataset.tip;
+    if (!text) { tip.hidden = true; return; }
+    tip.textContent = text; tip.hidden = false;
   });
   root.addEventListener("mousemove", (e) => {
     if (tip.hidden) return;

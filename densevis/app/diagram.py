@@ -6,13 +6,11 @@ open it, breadcrumbs back up. The pickers and the canvas drive the same URL-boun
 from __future__ import annotations
 
 import hashlib
-import sys
 from typing import Any
 
 import streamlit as st
 
-from densevis.app.cache import ByteCache
-from densevis.app.canvas import canvas
+from densevis.app.canvas import DRAWINGS, Drawing, canvas
 from densevis.app.downloads import diagram_downloads
 from densevis.app.state import current
 from densevis.app.text import plain
@@ -146,18 +144,16 @@ def _selection(trace: Trace) -> str:
     return highlight
 
 
-Drawing = tuple[str, str, list[tuple[str, str]]]  # inline SVG, why simplified, colour legend
-DRAWINGS: ByteCache[Drawing] = ByteCache(128 * 2**20, 32, lambda drawing: sys.getsizeof(drawing[0]))
-
-
 def _drawing(config: Source, device: str, view: str, block: int, layer: int,
-             options: DiagramOptions) -> Drawing:
+             options: DiagramOptions) -> Drawing:  # DRAWINGS lives in a module, not this page
     """(inline SVG, why it was simplified, the colour legend) of a view without highlight,
-    cached for the server: the browser highlights, so a selection never redraws the SVG."""
+    cached for the server: the browser highlights, so a selection never redraws the SVG
+    (nor does a block or layer that the view does not show)."""
     def make() -> Drawing:
         shape = layout(trace_of(config, device), view, block, layer, options)
         return to_svg(shape, options.theme), shape.note, legend(shape, options.theme)
 
+    block, layer = (block if view in ("block", "layer") else 1), (layer if view == "layer" else 1)
     return DRAWINGS.get((config, device, view, block, layer, options), make)
 
 

@@ -1,12 +1,16 @@
-"""Layout -> inline SVG for the app: every node and edge carries its layout id, its role as a
-class and what the browser needs as data attributes (tooltip text, block, dense-layer number,
-link source and target), so the page's script can highlight, drill down and zoom without
-asking Python. Also the property rows of a dense layer's panel. Never imports torch or
-streamlit.
+"""Layout -> inline SVG for the app: every node carries its layout id, every node and edge its
+role as a class and what the browser needs as data attributes (tooltip text, block,
+dense-layer number, a link's source and target as node indices), so the page's script can
+highlight, drill down and zoom without asking Python. Kept small (a 100-layer block has
+5,151 links): short path data, strokes as classes. Also the property rows of a dense
+layer's panel. Never imports torch or streamlit.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from html import escape
 
 from densevis.errors import DenseVisError
@@ -18,6 +22,8 @@ from densevis.weight_stats import TensorStats, WeightStats
 
 MAX_SVG_BYTES = 12_000_000  # a view whose SVG would be larger is refused before drawing
 _MARGIN = 24.0
+_WHOLE = re.compile(r"\.0(?![0-9])")  # the '.0' of a whole number
+_TIP = re.compile(r"(.+) → (.+): (.+)")  # an edge's tooltip: source → target: what it carries
 _ARROWHEAD = ('<defs><marker id="dv-arrow" viewBox="0 0 10 10" refX="10" refY="5" '
               'markerWidth="7" markerHeight="7" markerUnits="userSpaceOnUse" '
               'orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="context-stroke"/>'
@@ -25,30 +31,43 @@ _ARROWHEAD = ('<defs><marker id="dv-arrow" viewBox="0 0 10 10" refX="10" refY="5
 
 
 def estimated_bytes(layout: Layout) -> int:
-    """About how many bytes ``to_svg`` writes (measured: ~16 per path point, ~260 per edge
+    """About how many bytes ``to_svg`` writes (measured: ~7 per path point, ~60 per edge
     besides, ~60 per label character plus ~420 per node)."""
-    edges = sum(16 * len(edge.points) + 260 + len(edge.tooltip) for edge in layout.edges)
+    edges = sum(7 * len(edge.points) + 60 + len(edge.tooltip) for edge in layout.edges)
     nodes = sum(420 + len(node.tooltip) + 60 * len(node.lines) for node in layout.nodes)
     return edges + nodes
 
 
 def _path(points: tuple[Point, ...]) -> str:
-    start = f"M{points[0][0]:.1f},{points[0][1]:.1f}"
-    curves = [" ".join(f"{x:.1f},{y:.1f}" for x, y in points[i:i + 3])
-              for i in range(1, len(points) - 2, 3)]
-    return start + "".join(f"C{curve}" for curve in curves)
+    """Path data in few bytes: tenths of a point, each curve relative to where it starts, and
+    's' where a curve's first control point mirrors the previous curve's last (as on every
+    arc); '.0' and spaces before minus signs left out."""
+    (x, y), *rest = [(round(x, 1), round(y, 1)) for x, y in points]  # moves add up exactly
+    data, mirror = [f"M{x:.1f} {y:.1f}"], None
+    for i in range(0, len(rest) - 2, 3):
+        (ax, ay), (bx, by), (ex, ey) = rest[i], rest[i + 1], rest[i + 2]
+        if mirror and abs(mirror[0] - ax) < 0.1 and abs(mirror[1] - ay) < 0.1:
+            data.append(f"s{bx - x:.1f} {by - y:.1f} {ex - x:.1f} {ey - y:.1f}")
+        else:
+            data.append(f"c{ax - x:.1f} {ay - y:.1f} {bx - x:.1f} {by - y:.1f} "
+                        f"{ex - x:.1f} {ey - y:.1f}")
+        mirror, x, y = (2 * ex - bx, 2 * ey - by), ex, ey
+    return _WHOLE.sub("", "".join(data)).replace(" -", "-")
 
 
 def _attr(value: object) -> str:
     return escape(str(value), quote=True)
 
 
-def _node(layout: Layout, node: Node, theme: Theme) -> str:
+def _node(layout: Layout, node: Node, theme: Theme, tips: _Tips) -> str:
     fill = node_fill(layout, node, theme)
     color, pen = node_outline(node, theme)
     text = theme.foreground if fill == "transparent" else theme.text_on(fill)
-    data = "".join(f' data-{name}="{value}"' for name, value in (
-        ("block", node.block), ("position", node.position)) if value is not None)
+    sent, received = tips.sent.get(node.id), tips.received.get(node.id)
+    data = "".join(f' data-{name}="{_attr(value)}"' for name, value in (
+        ("block", node.block), ("position", node.position),
+        ("from", sent and sent[0]), ("carries", sent and sent[1]), ("to", received))
+        if value is not None)
     lines = "".join(
         f'<tspan x="{node.x:.1f}" dy="{0 if i == 0 else layout.font + 3:g}">{escape(line)}'
         "</tspan>" for i, line in enumerate(node.lines))
@@ -61,20 +80,60 @@ def _node(layout: Layout, node: Node, theme: Theme) -> str:
             f"{lines}</text></g>")
 
 
-def _edge(edge: Edge, theme: Theme) -> str:
-    color, pen = edge_stroke(edge, theme)
-    classes = " ".join(filter(None, ("edge", edge.role, edge.state)))
-    # arcs enter a layer from above on its left half: only plain flow needs arrowheads
-    arrow = ' marker-end="url(#dv-arrow)"' if edge.source_layer is None else ""
-    label = ""
-    if edge.label:
-        x, y = edge.points[len(edge.points) // 2]
-        label = (f'<text class="edge-label" x="{x:.1f}" y="{y - 5:.1f}" fill="{theme.muted}">'
-                 f"{escape(edge.label)}</text>")
-    return (f'<path class="{classes}" id="{_attr(edge.source)}->{_attr(edge.target)}" '
-            f'data-source="{_attr(edge.source)}" data-target="{_attr(edge.target)}" '
-            f'data-tip="{_attr(edge.tooltip)}" d="{_path(edge.points)}" stroke="{color}" '
-            f'stroke-width="{pen:g}"{arrow}/>{label}')
+@dataclass(frozen=True)
+class _Tips:
+    """Edge tooltips 'A → B: C' split between their ends where every edge out of a node says
+    the same A and C (kept on the source: data-from, data-carries) and every edge into a
+    node the same B (on the target: data-to). Such an edge carries an empty data-tip and
+    the browser builds its text on hover; any other keeps its text."""
+
+    sent: dict[str, tuple[str, str]]  # source node id -> (A, C)
+    received: dict[str, str]  # target node id -> B
+
+    @classmethod
+    def of(cls, edges: Sequence[Edge]) -> _Tips:
+        sent: dict[str, tuple[str, str] | None] = {}
+        received: dict[str, str | None] = {}
+        for edge in edges:
+            parts = _TIP.fullmatch(edge.tooltip)
+            said, heard = ((parts[1], parts[3]), parts[2]) if parts else (None, None)
+            if sent.setdefault(edge.source, said) != said:
+                sent[edge.source] = None
+            if received.setdefault(edge.target, heard) != heard:
+                received[edge.target] = None
+        return cls({k: v for k, v in sent.items() if v}, {k: v for k, v in received.items() if v})
+
+    def built(self, edge: Edge) -> bool:
+        """Whether the browser builds this edge's tooltip from its ends."""
+        return edge.source in self.sent and edge.target in self.received
+
+
+def _edges(layout: Layout, theme: Theme, tips: _Tips) -> tuple[str, str]:
+    """(the edges' paths, the style rules of their strokes). A path names its ends by their
+    index among the nodes (data-s, data-t) and its stroke by a class: one rule per colour
+    and width instead of attributes on thousands of paths."""
+    index = {node.id: i for i, node in enumerate(layout.nodes)}
+    strokes: dict[tuple[str, float], str] = {}
+    classes: dict[tuple[object, ...], str] = {}  # (role, state, source layer) -> class list
+    paths = []
+    for edge in layout.edges:
+        look = (edge.role, edge.state, edge.source_layer)
+        if look not in classes:
+            stroke = strokes.setdefault(edge_stroke(edge, theme), f"e{len(strokes)}")
+            classes[look] = " ".join(filter(None, ("edge", edge.role, edge.state, stroke)))
+        # arcs enter a layer from above on its left half: only plain flow needs arrowheads
+        arrow = ' marker-end="url(#dv-arrow)"' if edge.source_layer is None else ""
+        tip = "" if not edge.tooltip else ' data-tip=""' if tips.built(edge) else (
+            f' data-tip="{_attr(edge.tooltip)}"')
+        paths.append(f'<path class="{classes[look]}" data-s="{index[edge.source]}" '
+                     f'data-t="{index[edge.target]}"{tip} d="{_path(edge.points)}"{arrow}/>')
+        if edge.label:
+            x, y = edge.points[len(edge.points) // 2]
+            paths.append(f'<text class="edge-label" x="{x:.1f}" y="{y - 5:.1f}" '
+                         f'fill="{theme.muted}">{escape(edge.label)}</text>')
+    rules = "".join(f".densevis-diagram .{name}{{stroke:{color};stroke-width:{pen:g}px}}"
+                    for (color, pen), name in strokes.items())
+    return "".join(paths), rules
 
 
 def to_svg(layout: Layout, theme: str | Theme = "light") -> str:
@@ -86,8 +145,9 @@ def to_svg(layout: Layout, theme: str | Theme = "light") -> str:
     look = get_theme(theme)
     left, top, right, bottom = layout.bounds()
     width, height = right - left + 2 * _MARGIN, bottom - top + 2 * _MARGIN
-    edges = "".join(_edge(edge, look) for edge in layout.edges)
-    nodes = "".join(_node(layout, node, look) for node in layout.nodes)
+    tips = _Tips.of(layout.edges)
+    edges, rules = _edges(layout, look, tips)
+    nodes = "".join(_node(layout, node, look, tips) for node in layout.nodes)
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="densevis-diagram" '
             f'data-view="{layout.view}" data-font="{layout.font:g}" '
             f'width="{width:.0f}" height="{height:.0f}" '
@@ -95,7 +155,7 @@ def to_svg(layout: Layout, theme: str | Theme = "light") -> str:
             f'font-family="{look.font_family}, sans-serif" font-size="{layout.font:g}" '
             f'text-anchor="middle" style="--input:{look.input_fill};--consumer:'
             f'{look.consumer_fill};--focus:{look.highlight};--dim:{look.edge_dim}">'
-            f"{_ARROWHEAD}"
+            f"<style>{rules}</style>{_ARROWHEAD}"
             f'<g class="edges" fill="none">{edges}</g><g class="nodes">{nodes}</g></svg>')
 
 
