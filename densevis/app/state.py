@@ -58,9 +58,8 @@ def fill_from_preset() -> None:
 def start_session() -> None:
     """A session's first run: fields the URL leaves out come from the preset it names
     (?model=densenet169: what differs from the default goes into the URL), else the default."""
-    params = st.query_params
-    base = PRESETS.get(params.get("model", ""), PRESETS[DEFAULT_PRESET])
-    default = PRESETS[DEFAULT_PRESET]
+    params, default = st.query_params, PRESETS[DEFAULT_PRESET]
+    base = PRESETS.get(params.get("model", ""), default)
     for key in SPEC_KEYS:
         if key not in params:
             st.session_state[key] = spec_text(base, key)
