@@ -41,7 +41,7 @@ CSS = """
 .dv-stage .node.block, .dv-stage .node.dense-layer, .dv-stage .node.source { cursor: pointer; }
 .dv-stage .node.block:hover rect, .dv-stage .node.dense-layer:hover rect { stroke-width: 3.5; }
 .dv-stage .edge { pointer-events: none; }
-.dv-stage .hit { stroke: transparent; stroke-width: 8; fill: none; pointer-events: stroke; }
+.dv-stage .hit { visibility: hidden; stroke: #000; stroke-width: 8; fill: none; pointer-events: stroke; }
 .dv-stage .edge.hover { stroke-width: 3.5; }
 .sel .edge.link:not(.on), .sel .edge.output-link:not(.on), .sel .edge.bundle:not(.on) {
   stroke: var(--dim); stroke-width: .6; }

@@ -5,7 +5,9 @@ open it, breadcrumbs back up. The pickers and the canvas drive the same URL-boun
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import threading
 from typing import Any
 
 import streamlit as st
@@ -20,7 +22,6 @@ from densevis.app.traces import (
     needs_blocks,
     require_trace,
     source_of,
-    trace_of,
 )
 from densevis.app.weights import STATS
 from densevis.errors import DenseVisError
@@ -41,6 +42,7 @@ HINTS = {"overview": "click a dense block to open it",
          "full": "click a layer to select it · double-click opens it · wheel zooms, drag pans",
          "layer": "click an input layer to open it · wheel zooms, drag pans"}
 CANVAS_HEIGHT = 560  # px
+DRAW_AHEAD_LINKS = 20_000  # the overview draws its blocks ahead, up to this many links in all
 URL = "query-params"  # every picker below is mirrored in the URL under its key
 
 
@@ -144,17 +146,42 @@ def _selection(trace: Trace) -> str:
     return highlight
 
 
-def _drawing(config: Source, device: str, view: str, block: int, layer: int,
+def _key(source: Source, device: str, view: str, block: int, layer: int,
+         options: DiagramOptions) -> tuple[object, ...]:
+    """A drawing's cache key: the block and layer only where the view shows them."""
+    block, layer = (block if view in ("block", "layer") else 1), (layer if view == "layer" else 1)
+    return source, device, view, block, layer, options
+
+
+def _drawing(trace: Trace, source: Source, device: str, view: str, block: int, layer: int,
              options: DiagramOptions) -> Drawing:  # DRAWINGS lives in a module, not this page
     """(inline SVG, why it was simplified, the colour legend) of a view without highlight,
-    cached for the server: the browser highlights, so a selection never redraws the SVG
-    (nor does a block or layer that the view does not show)."""
+    cached for the server: the browser highlights, so a selection never redraws the SVG."""
     def make() -> Drawing:
-        shape = layout(trace_of(config, device), view, block, layer, options)
+        shape = layout(trace, view, block, layer, options)
         return to_svg(shape, options.theme), shape.note, legend(shape, options.theme)
 
-    block, layer = (block if view in ("block", "layer") else 1), (layer if view == "layer" else 1)
-    return DRAWINGS.get((config, device, view, block, layer, options), make)
+    return DRAWINGS.get(_key(source, device, view, block, layer, options), make)
+
+
+def _draw_ahead(trace: Trace, source: Source, device: str, options: DiagramOptions) -> None:
+    """While the overview is on screen, draw its blocks in a background thread: the likely
+    next click finds its block drawn (up to DRAW_AHEAD_LINKS links in all)."""
+    blocks, links = [], 0
+    for block in trace.blocks:
+        links += (block.dense_layers + 1) * (block.dense_layers + 2) // 2  # with the output's
+        if links > DRAW_AHEAD_LINKS:
+            break
+        if _key(source, device, "block", block.index, 1, options) not in DRAWINGS:
+            blocks.append(block.index)
+
+    def draw() -> None:
+        for index in blocks:
+            with contextlib.suppress(DenseVisError):
+                _drawing(trace, source, device, "block", index, 1, options)
+
+    if blocks:
+        threading.Thread(target=draw, name="densevis-draw-ahead", daemon=True).start()
 
 
 def _crumbs(trace: Trace, view: str, block: int, layer: int) -> list[dict[str, Any]]:
@@ -218,12 +245,14 @@ def render() -> None:
     left, right = st.columns([3, 1])  # the same columns always: the canvas never remounts
     with right:
         highlight = _selection(trace)
+    source, device = source_of(trace), current().device
     try:
-        svg, note, scale = _drawing(source_of(trace), current().device, view, block, layer,
-                                    options)
+        svg, note, scale = _drawing(trace, source, device, view, block, layer, options)
     except DenseVisError as problem:
         left.error(str(problem))
         return
+    if view == "overview":
+        _draw_ahead(trace, source, device, options)
     full_names = {_short(row.name): row.name for row in trace.dense_layers()}
     focus = full_names.get(highlight or "") if view in ("block", "full") else None
     look = get_theme(options.theme)
