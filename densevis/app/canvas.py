@@ -9,6 +9,7 @@ zoom and drag pan. It sends one trigger, ``action``, back to Python:
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any
 
 import streamlit as st
@@ -18,6 +19,7 @@ from densevis.app.cache import ByteCache
 Drawing = tuple[str, str, list[tuple[str, str]]]  # inline SVG, why simplified, colour legend
 # The drawings shown, for the whole server (here, not in the page file Streamlit re-executes).
 DRAWINGS: ByteCache[Drawing] = ByteCache(128 * 2**20, 32, lambda made: sys.getsizeof(made[0]))
+DRAWING_AHEAD = threading.Lock()  # held by the one thread drawing views ahead of a click
 
 CSS = """
 .dv-root { font: 13px var(--st-font, sans-serif); position: relative;
@@ -41,7 +43,8 @@ CSS = """
 .dv-stage .node.block, .dv-stage .node.dense-layer, .dv-stage .node.source { cursor: pointer; }
 .dv-stage .node.block:hover rect, .dv-stage .node.dense-layer:hover rect { stroke-width: 3.5; }
 .dv-stage .edge { pointer-events: none; }
-.dv-stage .hit { visibility: hidden; stroke: #000; stroke-width: 8; fill: none; pointer-events: stroke; }
+.dv-stage .hit { visibility: hidden; stroke: #000; stroke-width: 8; fill: none;
+  pointer-events: stroke; }  /* hovered, never painted */
 .dv-stage .edge.hover { stroke-width: 3.5; }
 .sel .edge.link:not(.on), .sel .edge.output-link:not(.on), .sel .edge.bundle:not(.on) {
   stroke: var(--dim); stroke-width: .6; }

@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from densevis.app.canvas import DRAWINGS, Drawing, canvas
+from densevis.app.canvas import DRAWING_AHEAD, DRAWINGS, Drawing, canvas
 from densevis.app.downloads import diagram_downloads
 from densevis.app.state import current
 from densevis.app.text import plain
@@ -176,9 +176,10 @@ def _draw_ahead(trace: Trace, source: Source, device: str, options: DiagramOptio
             blocks.append(block.index)
 
     def draw() -> None:
-        for index in blocks:
-            with contextlib.suppress(DenseVisError):
-                _drawing(trace, source, device, "block", index, 1, options)
+        with DRAWING_AHEAD:  # one at a time: a later one finds what an earlier one drew
+            for index in blocks:
+                with contextlib.suppress(DenseVisError):
+                    _drawing(trace, source, device, "block", index, 1, options)
 
     if blocks:
         threading.Thread(target=draw, name="densevis-draw-ahead", daemon=True).start()
