@@ -9,7 +9,13 @@ session's config counts as a leak. Printed per N: reruns, errors, leaks, p50/p95
 (request to script finished, on loopback), the server's peak and final RSS. A fresh server
 per N, on 127.0.0.1 only; every loop is bounded by the time limit.
 
-    .venv/bin/python benchmarks/bench_load.py [--seconds 60] [--sessions 1 8 32]
+By default a session types its next config the moment the last one is drawn (back to back):
+N sessions then keep N reruns in flight on the server's cores, so a rerun's time grows about
+as N x (CPU time of a rerun) / cores. ``--think S`` makes each session pause between edits,
+as a person reading the page does: a random pause of 0.5 S to 1.5 S (mean S), seeded per
+session so runs repeat.
+
+    .venv/bin/python benchmarks/bench_load.py [--seconds 60] [--sessions 1 8 32] [--think 0]
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
 import pathlib
+import random
 import statistics
 import subprocess
 import sys
@@ -97,8 +105,9 @@ async def _run_once(socket_: websockets.ClientConnection, widgets: dict[str, str
 
 
 async def _session(url: str, start: int, deadline: float, tally: Tally,
-                   expected: dict[tuple[int, str], str]) -> None:
+                   expected: dict[tuple[int, str], str], think: float) -> None:
     configs = itertools.islice(itertools.cycle(list(expected)), start, None)
+    pauses = random.Random(start)
     try:
         async with websockets.connect(url, subprotocols=["streamlit"], max_size=None,
                                       open_timeout=REPLY_TIMEOUT_S) as socket_:
@@ -116,6 +125,9 @@ async def _session(url: str, start: int, deadline: float, tally: Tally,
                 tally.leaks += params is not None and params != expected[(k, blocks)]
                 if params is None and not problems:
                     tally.errors.append(f"no Parameters figure for k={k} blocks={blocks}")
+                if think:
+                    pause = think * pauses.uniform(0.5, 1.5)
+                    await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
     except (OSError, TimeoutError, websockets.WebSocketException, KeyError) as problem:
         tally.errors.append(f"session {start}: {type(problem).__name__}: {problem}")
 
@@ -138,7 +150,8 @@ def _serve() -> tuple[subprocess.Popen[bytes], int]:
     raise SystemExit("the app did not start")
 
 
-def measure(sessions: int, seconds: float, expected: dict[tuple[int, str], str]) -> None:
+def measure(sessions: int, seconds: float, expected: dict[tuple[int, str], str],
+            think: float) -> None:
     server, port = _serve()
     try:
         tally = Tally()
@@ -147,7 +160,7 @@ def measure(sessions: int, seconds: float, expected: dict[tuple[int, str], str])
         step = len(expected) // sessions
 
         async def everyone() -> None:
-            await asyncio.gather(*(_session(url, i * step, deadline, tally, expected)
+            await asyncio.gather(*(_session(url, i * step, deadline, tally, expected, think)
                                    for i in range(sessions)))
 
         asyncio.run(everyone())
@@ -161,7 +174,8 @@ def measure(sessions: int, seconds: float, expected: dict[tuple[int, str], str])
     print(f"N = {sessions:2d}: {len(times)} reruns, {len(tally.errors)} errors, "
           f"{tally.leaks} leaks, rerun p50 {p50:.2f} s, p95 {p95:.2f} s, "
           f"server RSS peak {memory['VmHWM'] / 1024:.0f} MiB, "
-          f"at the end {memory['VmRSS'] / 1024:.0f} MiB", flush=True)
+          f"at the end {memory['VmRSS'] / 1024:.0f} MiB; load average "
+          f"{os.getloadavg()[0]:.2f}", flush=True)
     for problem in sorted(set(tally.errors))[:5]:
         print("   ", problem)
 
@@ -170,12 +184,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean pause between a session's edits, seconds (0: back to back)")
     args = parser.parse_args()
     configs = _configs()
     expected = _expected(configs)
-    print(f"{len(configs)} distinct configs; {args.seconds:.0f} s per run")
+    pause = f"think {args.think:g} s (0.5-1.5x)" if args.think else "back to back"
+    print(f"{len(configs)} distinct configs; {args.seconds:.0f} s per run; {pause}; "
+          f"load average before {os.getloadavg()[0]:.2f}", flush=True)
     for sessions in args.sessions:
-        measure(sessions, args.seconds, expected)
+        measure(sessions, args.seconds, expected, args.think)
     return 0
 
 

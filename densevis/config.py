@@ -221,6 +221,13 @@ def minimum_input_size(config: DenseNetConfig) -> int:
     return size
 
 
+def probe_config(config: DenseNetConfig) -> DenseNetConfig:
+    """The config at the smallest square input that survives every downsampling stage: what
+    the tracer runs (its memory is the weights plus one probe-sized pass)."""
+    side = minimum_input_size(config)
+    return config.replace(input_size=(side, side))
+
+
 def _check_spatial(config: DenseNetConfig) -> None:
     for axis, size in zip(("height", "width"), config.input_size, strict=True):
         for stage, after in stage_sizes(config, size):

@@ -339,3 +339,17 @@ def test_compared_diagrams_wrap_into_even_rows_instead_of_hiding() -> None:
     per_row, factor = _arrangement([700.0, 750.0, 800.0, 900.0])
     assert per_row == 2 and factor >= _MIN_SCALE
     assert factor * (800 + 900 + 18) <= _FIT_WIDTH
+
+
+def test_tracing_reserves_what_the_tracer_allocates() -> None:
+    """The app reserves for a trace what the tracer holds against its cap (weights and one
+    probe-sized pass), not the full-size activations: one byte less is refused."""
+    import densevis
+    from densevis.app import budget
+
+    config = densevis.get_config("densenet-bc-100")
+    needed = budget.bytes_to_trace(config)
+    assert needed < budget.bytes_for(config)
+    assert densevis.trace(config, device="cpu", max_memory=needed).totals.params == 769_162
+    with pytest.raises(densevis.DenseVisError, match="over the"):
+        densevis.trace(config, device="cpu", max_memory=needed - 1)

@@ -11,6 +11,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import densevis
 from densevis import DenseVisError, build_model, get_config
+from densevis.config import estimate_memory
 from densevis.records import Trace
 
 
@@ -163,7 +164,6 @@ def test_trace_leaves_the_thread_count_as_it_was() -> None:
 def test_trace_caps_what_it_allocates_not_the_full_size_estimate() -> None:
     """Two blocks of 200 dense layers at k = 12 need GiBs at full size but a trace allocates
     only the weights and a probe-sized pass (issue 12, point 13)."""
-    from densevis.config import estimate_memory
     from densevis.memory_cap import check_memory
 
     config = densevis.get_config("densenet121", growth_rate=12, block_config=(200, 200))
@@ -197,3 +197,15 @@ def test_one_thread_here_changes_only_the_calling_thread() -> None:
         other.start()
         other.join()
     assert (inside, seen, torch.get_num_threads()) == (1, [before], before)
+
+
+@pytest.mark.parametrize("name", ["densenet121", "densenet161"])
+def test_a_config_traces_as_its_built_model_does(name: str) -> None:
+    """Tracing a config builds a blank module (densenet161's 28.7 M parameters: on the meta
+    device, then zeroed memory; densenet121: directly); its records equal those of the
+    initialised model that build_model makes (whose shapes a full-size forward checks)."""
+    from densevis.tracer import BLANK_ON_META
+
+    config = get_config(name)
+    assert (name == "densenet161") == (estimate_memory(config).params >= BLANK_ON_META)
+    assert densevis.trace(config, device="cpu") == densevis.trace(build_model(config, "cpu"))

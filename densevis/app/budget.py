@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from densevis.config import DenseNetConfig, estimate_memory
+from densevis.config import DenseNetConfig, estimate_memory, probe_config
 from densevis.errors import DenseVisError
 from densevis.memory_cap import host_available_bytes
 from densevis.spec import parse_bytes
@@ -42,6 +42,14 @@ def bytes_for(source: object, batch_size: int = 1) -> int:
     if not isinstance(source, DenseNetConfig):
         return 0
     return estimate_memory(source, batch_size).total_bytes
+
+
+def bytes_to_trace(source: object) -> int:
+    """What tracing allocates: a DenseNet config's weights and one probe-sized pass (shapes
+    at full size are computed, never allocated); 0 for a custom module."""
+    if not isinstance(source, DenseNetConfig):
+        return 0
+    return estimate_memory(probe_config(source)).total_bytes
 
 
 def held() -> int:

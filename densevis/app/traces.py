@@ -37,7 +37,7 @@ def trace_of(source: Source, device: str = "cpu") -> Trace:
     from densevis.usermodule import trace_module_spec
 
     def make() -> Trace:
-        with budget.reserve(budget.bytes_for(source), f"tracing {_label(source)}"):
+        with budget.reserve(budget.bytes_to_trace(source), f"tracing {_label(source)}"):
             if isinstance(source, ModuleSpec):
                 return trace_module_spec(source, device)
             return trace(source, device=device)
