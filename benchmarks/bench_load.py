@@ -53,6 +53,8 @@ class Tally:
     times: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     leaks: int = 0
+    opens: int = 0  # first runs of a session (the Overview of densenet121), not timed
+    asked: set[tuple[int, str]] = field(default_factory=set)  # configs typed, all sessions
 
 
 def _configs() -> list[tuple[int, str]]:
@@ -114,8 +116,10 @@ async def _session(url: str, start: int, deadline: float, tally: Tally,
             widgets: dict[str, str] = {}
             ids: dict[str, str] = {}
             await _run_once(socket_, widgets, ids)
+            tally.opens += 1
             while time.monotonic() < deadline:
                 k, blocks = next(configs)
+                tally.asked.add((k, blocks))
                 widgets[ids[LABELS["k"]]] = str(k)
                 widgets[ids[LABELS["blocks"]]] = blocks
                 began = time.perf_counter()
@@ -130,6 +134,12 @@ async def _session(url: str, start: int, deadline: float, tally: Tally,
                     await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
     except (OSError, TimeoutError, websockets.WebSocketException, KeyError) as problem:
         tally.errors.append(f"session {start}: {type(problem).__name__}: {problem}")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used (its threads together)."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _memory_kib(pid: int) -> dict[str, int]:
@@ -163,8 +173,10 @@ def measure(sessions: int, seconds: float, expected: dict[tuple[int, str], str],
             await asyncio.gather(*(_session(url, i * step, deadline, tally, expected, think)
                                    for i in range(sessions)))
 
+        cpu_before = _cpu_seconds(server.pid)
         asyncio.run(everyone())
         memory = _memory_kib(server.pid)
+        cpu = _cpu_seconds(server.pid) - cpu_before
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -176,6 +188,11 @@ def measure(sessions: int, seconds: float, expected: dict[tuple[int, str], str],
           f"server RSS peak {memory['VmHWM'] / 1024:.0f} MiB, "
           f"at the end {memory['VmRSS'] / 1024:.0f} MiB; load average "
           f"{os.getloadavg()[0]:.2f}", flush=True)
+    runs = len(times) + tally.opens
+    print(f"       {len(tally.asked)} distinct configs typed; server CPU {cpu:.1f} s for "
+          f"{runs} script runs = {1e3 * cpu / max(runs, 1):.0f} ms each, so "
+          f"{os.cpu_count()} cores serve at most {os.cpu_count() * runs / max(cpu, 1e-9):.1f} "
+          f"runs/s", flush=True)
     for problem in sorted(set(tally.errors))[:5]:
         print("   ", problem)
 

@@ -353,3 +353,57 @@ def test_tracing_reserves_what_the_tracer_allocates() -> None:
     assert densevis.trace(config, device="cpu", max_memory=needed).totals.params == 769_162
     with pytest.raises(densevis.DenseVisError, match="over the"):
         densevis.trace(config, device="cpu", max_memory=needed - 1)
+
+
+def test_a_value_being_made_is_made_once() -> None:
+    """Sessions asking for a value another session is making wait for it (one trace of a
+    config, not one per session); when the maker fails, the waiter makes its own."""
+    import threading
+    import time
+
+    from densevis.app.cache import ByteCache
+
+    cache: ByteCache[str] = ByteCache(max_bytes=100, max_entries=10, size_of=len)
+    started, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    def slow(value: str) -> str:
+        calls.append(value)
+        started.set()
+        release.wait(5)
+        if value == "fails":
+            raise RuntimeError("maker failed")
+        return value
+
+    results: list[str] = []
+    first = threading.Thread(target=lambda: results.append(cache.get("k", lambda: slow("v"))))
+    first.start()
+    started.wait(5)
+    second = threading.Thread(target=lambda: results.append(cache.get("k", lambda: "again")))
+    second.start()
+    time.sleep(0.2)  # the second caller is inside get(); without waiting it would make "again"
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert (calls, results) == (["v"], ["v", "v"])
+
+    started.clear()
+    release.clear()
+    failed: list[str] = []
+
+    def failing() -> None:
+        try:
+            cache.get("bad", lambda: slow("fails"))
+        except RuntimeError as problem:
+            failed.append(str(problem))
+
+    maker = threading.Thread(target=failing)
+    maker.start()
+    started.wait(5)
+    waiter = threading.Thread(target=lambda: results.append(cache.get("bad", lambda: "own")))
+    waiter.start()
+    time.sleep(0.2)
+    release.set()
+    maker.join(5)
+    waiter.join(5)
+    assert (failed, results[-1], "bad" in cache) == (["maker failed"], "own", False)

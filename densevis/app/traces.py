@@ -3,6 +3,8 @@ server, keyed on the frozen config, bounded in bytes) and the profiles measured 
 
 from __future__ import annotations
 
+import os
+import threading
 from typing import Any
 
 import streamlit as st
@@ -19,7 +21,6 @@ from densevis.usermodule import ModuleSpec
 Source = DenseNetConfig | ModuleSpec  # what a trace is made from: a config or a custom module
 
 
-
 def trace_bytes(trace: Trace) -> int:
     """At least the memory a trace holds, counted without walking it: up to ~700 bytes an op
     and ~250 a link (tracemalloc: a 1000-layer block's 500,500 links hold ~126 MB). Pickling
@@ -29,6 +30,10 @@ def trace_bytes(trace: Trace) -> int:
 
 
 TRACES: ByteCache[Trace] = ByteCache(256 * 2**20, 256, trace_bytes)
+# One trace per core at a time. Sessions beyond that wait here, asleep: running them all at
+# once only shares the cores and the GIL between more threads, and with 32 sessions tracing
+# the server's event loop went 20 s without answering a websocket ping.
+TRACING = threading.BoundedSemaphore(os.cpu_count() or 1)
 
 
 def trace_of(source: Source, device: str = "cpu") -> Trace:
@@ -37,7 +42,8 @@ def trace_of(source: Source, device: str = "cpu") -> Trace:
     from densevis.usermodule import trace_module_spec
 
     def make() -> Trace:
-        with budget.reserve(budget.bytes_to_trace(source), f"tracing {_label(source)}"):
+        with TRACING, budget.reserve(budget.bytes_to_trace(source),
+                                     f"tracing {_label(source)}"):
             if isinstance(source, ModuleSpec):
                 return trace_module_spec(source, device)
             return trace(source, device=device)
