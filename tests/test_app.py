@@ -254,6 +254,32 @@ def test_a_checkpoint_is_loaded_once_per_upload(monkeypatch: pytest.MonkeyPatch)
     assert calls == [1] and app.success  # three runs, one load
 
 
+def test_a_loaded_checkpoint_feeds_the_diagram_panel_until_let_go() -> None:
+    """Weights page upload -> the Diagram panel names the file and shows mean |W| of conv1
+    (torch's value); back on the Weights page the checkpoint is still shown (the uploader
+    forgot its file); "Use random weights" lets it go and the panel says random init."""
+    torch.manual_seed(0)
+    state = densevis.build_model("densenet-bc-100", "cpu").state_dict()
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    conv1 = state["features.denseblock1.denselayer2.conv1.weight"]
+    app = _run({"model": "densenet-bc-100"}, page="weights")
+    app.file_uploader(key="weights_upload").set_value(
+        ("bc.pth", buffer.getvalue(), "application/octet-stream")).run()
+    app.switch_page("densevis/app/diagram.py").run()
+    app.segmented_control(key="view").set_value("block").run()
+    app.selectbox(key="highlight").set_value("denseblock1.denselayer2").run()
+    _no_errors(app)
+    assert any("Weights: ` bc.pth `, loaded on the Weights page" in c.value for c in app.caption)
+    assert f"weight: mean |W| {conv1.abs().mean().item():.3g}," in app.markdown[-1].value
+    app.switch_page("densevis/app/weights.py").run()
+    assert "Showing ` bc.pth `, loaded earlier" in app.success[0].value
+    app.button(key="weights_forget").click().run()
+    assert not app.success
+    app.switch_page("densevis/app/diagram.py").run()
+    assert any(c.value.startswith("Random init — load a checkpoint") for c in app.caption)
+
+
 def test_one_upload_limit_everywhere() -> None:
     assert OPTIONS["server.maxUploadSize"] == str(UPLOAD_LIMIT_MB)
     assert f"up to {UPLOAD_LIMIT_MB} MB" in (ROOT / "README.md").read_text()
