@@ -256,8 +256,9 @@ def test_a_checkpoint_is_loaded_once_per_upload(monkeypatch: pytest.MonkeyPatch)
 
 def test_a_loaded_checkpoint_feeds_the_diagram_panel_until_let_go() -> None:
     """Weights page upload -> the Diagram panel names the file and shows mean |W| of conv1
-    (torch's value); back on the Weights page the checkpoint is still shown (the uploader
-    forgot its file); "Use random weights" lets it go and the panel says random init."""
+    (torch's value), but not for another config; back on the Weights page the checkpoint is
+    still shown (the uploader forgot its file); "Use random weights" lets it go and the
+    panel says random init."""
     torch.manual_seed(0)
     state = densevis.build_model("densenet-bc-100", "cpu").state_dict()
     buffer = io.BytesIO()
@@ -272,6 +273,10 @@ def test_a_loaded_checkpoint_feeds_the_diagram_panel_until_let_go() -> None:
     _no_errors(app)
     assert any("Weights: ` bc.pth `, loaded on the Weights page" in c.value for c in app.caption)
     assert f"weight: mean |W| {conv1.abs().mean().item():.3g}," in app.markdown[-1].value
+    app.text_input(key="k").set_value("24").run()  # another config: not its weights
+    app.selectbox(key="highlight").set_value("denseblock1.denselayer2").run()
+    assert any("(` bc.pth ` is loaded, for densenet-bc-100)" in c.value for c in app.caption)
+    assert "mean |W|" not in app.markdown[-1].value
     app.switch_page("densevis/app/weights.py").run()
     assert "Showing ` bc.pth `, loaded earlier" in app.success[0].value
     app.button(key="weights_forget").click().run()
