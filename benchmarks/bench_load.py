@@ -13,7 +13,8 @@ By default a session types its next config the moment the last one is drawn (bac
 N sessions then keep N reruns in flight on the server's cores, so a rerun's time grows about
 as N x (CPU time of a rerun) / cores. ``--think S`` makes each session pause between edits,
 as a person reading the page does: a random pause of 0.5 S to 1.5 S (mean S), seeded per
-session so runs repeat.
+session so runs repeat; the first edit comes after 0 to S, so the sessions do not all type at
+the same instant after opening (people arrive spread out).
 
     .venv/bin/python benchmarks/bench_load.py [--seconds 60] [--sessions 1 8 32] [--think 0]
 """
@@ -117,6 +118,8 @@ async def _session(url: str, start: int, deadline: float, tally: Tally,
             ids: dict[str, str] = {}
             await _run_once(socket_, widgets, ids)
             tally.opens += 1
+            if think:
+                await asyncio.sleep(think * pauses.random())
             while time.monotonic() < deadline:
                 k, blocks = next(configs)
                 tally.asked.add((k, blocks))
