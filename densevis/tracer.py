@@ -297,17 +297,18 @@ def _probe(model: DenseNet, config: DenseNetConfig) -> _Recorder:
     return recorder
 
 
-BLANK_ON_META = 40_000_000  # parameters from which skipping the random init pays (see below)
+BLANK_ON_META = 12_000_000  # parameters from which skipping the random init pays (see below)
 
 
 def _blank_model(config: DenseNetConfig, device: torch.device) -> DenseNet:
     """The config's module for a probe, which reads shapes, never weight values. torch's
-    default init draws random weights: CPU time grows with the parameters (0.32 s for the
-    69 M of k = 74, blocks 6-12-32-32). Models that big are built on the meta device instead
-    and given zeroed memory (0.15 s); smaller ones are built directly, where the meta device's
-    per-tensor overhead costs more than it saves (0.12 s against 0.08 s at 8 M). One thread
-    (set for this thread only) either way, and no device context where the module lands on
-    the default device anyway (its per-tensor overhead cost 20-40%)."""
+    default init draws random weights: CPU time grows with the parameters (0.30 s for the
+    69 M of k = 74, blocks 6-12-32-32; a quarter of the server's CPU under load). Models
+    that big are built on the meta device instead and given zeroed tensors (0.11 s); smaller
+    ones are built directly, where the meta device's overhead costs more than it saves
+    (0.08 s against 0.04 s at 1.3 M). One thread (set for this thread only) either way, and
+    no device context where the module lands on the default device anyway (its per-tensor
+    overhead cost 20-40%)."""
     with one_thread_here():
         if estimate_memory(config).params < BLANK_ON_META:
             if device == torch.get_default_device():
@@ -316,10 +317,12 @@ def _blank_model(config: DenseNetConfig, device: torch.device) -> DenseNet:
                 return DenseNet(config, init_weights=False)
         with torch.device("meta"):
             model = DenseNet(config, init_weights=False)
-        model = model.to_empty(device=device)
-        with torch.no_grad():
-            for tensor in (*model.parameters(), *model.buffers()):
-                tensor.zero_()
+        for module in model.modules():  # (to_empty is slower: its meta copies run in Python)
+            for name, meta in [*module.named_parameters(recurse=False),
+                               *module.named_buffers(recurse=False)]:
+                blank = torch.zeros(meta.shape, dtype=meta.dtype, device=device)
+                setattr(module, name, nn.Parameter(blank, meta.requires_grad)
+                        if isinstance(meta, nn.Parameter) else blank)
         return model
 
 
