@@ -51,7 +51,7 @@ box.addEventListener('dblclick', fit);
 NUMBER_COLUMNS = {name: st.column_config.NumberColumn(format="localized")
                   for name in ("params", "MACs", "FLOPs", "activation bytes")}
 
-SVGS: ByteCache[bytes] = ByteCache(256 * 2**20, 128, len)  # rendered diagrams, server-wide
+SVGS: ByteCache[bytes] = ByteCache(256 * 2**20, 1024, len)  # diagrams, server-wide: bytes rule
 
 
 def show_svg(svg: bytes, height: int = 520, theme: str = "light", alt: str = "diagram") -> None:
