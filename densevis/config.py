@@ -381,14 +381,18 @@ def get_config(name_or_config: str | DenseNetConfig, **overrides: Any) -> DenseN
     return config.replace(**overrides) if overrides else config
 
 
+def same_except(first: DenseNetConfig, second: DenseNetConfig,
+                ignoring: tuple[str, ...] = ()) -> bool:
+    """Whether two configs are equal in every field but ``name`` and those in ``ignoring``."""
+    return all(getattr(first, field.name) == getattr(second, field.name)
+               for field in dataclasses.fields(first)
+               if field.name != "name" and field.name not in ignoring)
+
+
 def matching_preset(config: DenseNetConfig, ignoring: tuple[str, ...] = ()) -> str | None:
     """The name of the preset the config equals, the fields in ``ignoring`` aside."""
-    def shape(other: DenseNetConfig) -> DenseNetConfig:
-        return dataclasses.replace(other, name="custom",
-                                   **{field: getattr(config, field) for field in ignoring})
-
-    return next((name for name, preset in PRESETS.items() if shape(preset) == shape(config)),
-                None)
+    return next((name for name, preset in PRESETS.items()
+                 if same_except(preset, config, ignoring)), None)
 
 
 def named(config: DenseNetConfig) -> DenseNetConfig:

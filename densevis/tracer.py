@@ -15,6 +15,7 @@ on a full-size forward pass and the FLOPs against ``torch.utils.flop_counter``.
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
@@ -311,9 +312,7 @@ def _blank_model(config: DenseNetConfig, device: torch.device) -> DenseNet:
     overhead cost 20-40%)."""
     with one_thread_here():
         if estimate_memory(config).params < BLANK_ON_META:
-            if device == torch.get_default_device():
-                return DenseNet(config, init_weights=False)
-            with torch.device(device):
+            with nullcontext() if device == torch.get_default_device() else device:
                 return DenseNet(config, init_weights=False)
         with torch.device("meta"):
             model = DenseNet(config, init_weights=False)

@@ -6,13 +6,12 @@ Diagram page's property panel reads them.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
-from densevis.config import DenseNetConfig
+from densevis.config import DenseNetConfig, same_except
 
 # Config fields that change no weight tensor: a checkpoint fits a config that differs only here.
-WEIGHTLESS_FIELDS = ("name", "input_size", "drop_rate", "memory_efficient")
+WEIGHTLESS_FIELDS = ("input_size", "drop_rate", "memory_efficient")  # and the name
 
 
 @dataclass(frozen=True)
@@ -40,8 +39,4 @@ class WeightStats:
 
     def fits(self, config: DenseNetConfig | None) -> bool:
         """Whether these weights belong to ``config`` (fields that shape no tensor aside)."""
-        def shape(other: DenseNetConfig) -> tuple[object, ...]:
-            return tuple(getattr(other, field.name) for field in dataclasses.fields(other)
-                         if field.name not in WEIGHTLESS_FIELDS)
-
-        return config is not None and shape(config) == shape(self.config)
+        return config is not None and same_except(config, self.config, WEIGHTLESS_FIELDS)

@@ -28,6 +28,15 @@ def _run(monkeypatch: pytest.MonkeyPatch, spec: ModuleSpec, page: str | None = N
     return app
 
 
+def _page_without_errors(monkeypatch: pytest.MonkeyPatch, spec: ModuleSpec, page: str
+                         ) -> AppTest:
+    """The page opened on the module, after checking it shows no exception and no error."""
+    app = _run(monkeypatch, spec, page)
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+    return app
+
+
 def test_sidebar_and_overview_of_a_custom_module(monkeypatch: pytest.MonkeyPatch) -> None:
     app = _run(monkeypatch, FC)
     assert not app.exception and not app.error
@@ -44,18 +53,14 @@ def test_sidebar_and_overview_of_a_custom_module(monkeypatch: pytest.MonkeyPatch
 @pytest.mark.parametrize("page", ["diagram", "connectivity", "channels", "layers", "latency",
                                   "export", "compare", "weights"])
 def test_every_page_on_a_custom_module(monkeypatch: pytest.MonkeyPatch, page: str) -> None:
-    app = _run(monkeypatch, FC, page)
-    assert not app.exception, [e.value for e in app.exception]
-    assert not app.error, [e.value for e in app.error]
+    app = _page_without_errors(monkeypatch, FC, page)
     if page in ("compare", "weights"):
         assert "needs a DenseNet config" in app.info[0].value
 
 
 @pytest.mark.parametrize("page", ["overview", "diagram", "connectivity", "layers", "export"])
 def test_a_module_without_dense_blocks(monkeypatch: pytest.MonkeyPatch, page: str) -> None:
-    app = _run(monkeypatch, RESNET, page)
-    assert not app.exception, [e.value for e in app.exception]
-    assert not app.error, [e.value for e in app.error]
+    app = _page_without_errors(monkeypatch, RESNET, page)
     if page in ("diagram", "connectivity"):
         assert "No dense blocks found in ResNet" in app.info[0].value
     if page == "overview":
