@@ -2,4 +2,5 @@
 
 from densevis.app.main import run
 
-run()
+if __name__ == "__main__":  # Streamlit runs it as __main__; a worker process may import it
+    run()

@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 PRELOAD = ("densevis.tracer", "densevis.render.diagrams", "densevis.render.charts",
-           "densevis.render.tables", "densevis.facts", "pandas.io.formats.style",
-           "densevis.app.overview")
+           "densevis.render.tables", "densevis.facts", "densevis.app.overview")
 ENTRY = Path(__file__).resolve().parent / "main.py"
 MODULE_ENV = "DENSEVIS_MODULE"  # `densevis app --module ...` hands its ModuleSpec (JSON) over
 UPLOAD_LIMIT_MB = 512  # the one upload limit: server option, uploader label and check
@@ -36,6 +35,9 @@ OPTIONS = {
 
 
 def _preload() -> None:
+    from densevis.app import workers
+
+    workers.start()
     for module in PRELOAD:
         importlib.import_module(module)
 

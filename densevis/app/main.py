@@ -10,7 +10,7 @@ def run() -> None:
     """Build the navigation and the sidebar, then run the chosen page (one script run)."""
     st.set_page_config(page_title="densevis: see inside DenseNet", page_icon="🧱",
                        layout="wide")
-    navigation = st.navigation(pages.all_pages())
+    navigation = st.navigation(pages.session_pages())
     sidebar.sidebar()
     navigation.run()
 

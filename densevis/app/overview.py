@@ -10,8 +10,10 @@ from densevis.app.traces import require_trace, source_of
 from densevis.app.widgets import render_diagram
 from densevis.facts import check_facts
 from densevis.render.registry import DIRECTIONS
-from densevis.render.tables import stage_table
+from densevis.render.tables import display_markdown, stage_rows
 from densevis.units import format_bytes, format_count, format_si
+
+_MARKS = {True: ":green[:material/check_circle:]", False: ":orange[:material/error:]"}
 
 
 def render() -> None:
@@ -49,18 +51,17 @@ def render() -> None:
     left, right = st.columns([3, 2])
     with left:
         st.subheader("Architecture (the paper's Table 1, from the trace)")
-        table = stage_table(trace)
-        st.table(table.style.format(thousands=",", na_rep="").hide(axis="index"))
+        st.markdown(display_markdown(stage_rows(trace)))
     with right:
         st.subheader("Facts, checked")
         if config is None:
             st.caption("The paper's facts are checked on DenseNet configs; this is a custom "
                        "module.")
-        for fact in check_facts(trace) if config is not None else ():
-            mark = ":green[:material/check_circle:]" if fact.holds else \
-                ":orange[:material/error:]"
-            st.markdown(f"{mark} **{fact.statement}**  \n"
-                        f"<small>measured: {fact.measured}</small>", unsafe_allow_html=True)
+        else:  # one element for all facts: each element is a message to the browser
+            st.markdown("\n\n".join(
+                f"{_MARKS[fact.holds]} **{fact.statement}**  \n"
+                f"<small>measured: {fact.measured}</small>" for fact in check_facts(trace)),
+                unsafe_allow_html=True)
     st.subheader("Overview diagram")
     direction = st.radio("Direction", DIRECTIONS, horizontal=True,
                          key="overview_direction", persist_state=KEEP,

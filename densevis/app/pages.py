@@ -29,3 +29,12 @@ def all_pages() -> list[st.Page]:
             for title, slug, icon in PAGES]
     return [*menu, st.Page(HERE / "overview.py", title="Overview", url_path="overview",
                            visibility="hidden")]
+
+
+def session_pages() -> list[st.Page]:
+    """all_pages(), made once per session: making a page resolves its file's path on disk
+    (8% of a cached Overview's rerun under load). Not shared between sessions: st.navigation
+    marks the page it returns as the one this run may call."""
+    if "_pages" not in st.session_state:
+        st.session_state["_pages"] = all_pages()
+    return st.session_state["_pages"]

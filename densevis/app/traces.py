@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from densevis.app import budget
+from densevis.app import budget, workers
 from densevis.app.cache import ByteCache
 from densevis.app.state import current
 from densevis.app.text import plain
@@ -30,10 +30,11 @@ def trace_bytes(trace: Trace) -> int:
 
 
 TRACES: ByteCache[Trace] = ByteCache(256 * 2**20, 256, trace_bytes)
-# One trace per core at a time. Sessions beyond that wait here, asleep: running them all at
-# once only shares the cores and the GIL between more threads, and with 32 sessions tracing
-# the server's event loop went 20 s without answering a websocket ping.
-TRACING = threading.BoundedSemaphore(os.cpu_count() or 1)
+# One trace per core (or worker) at a time. Sessions beyond that wait here, asleep: running
+# them all at once only shares the cores (and in the server, the GIL) between more threads,
+# and with 32 sessions tracing the server's event loop went 20 s without answering a ping.
+# The budget is reserved only for traces that run.
+TRACING = threading.BoundedSemaphore(workers.worker_count() or os.cpu_count() or 1)
 
 
 def trace_of(source: Source, device: str = "cpu") -> Trace:
@@ -46,6 +47,8 @@ def trace_of(source: Source, device: str = "cpu") -> Trace:
                                      f"tracing {_label(source)}"):
             if isinstance(source, ModuleSpec):
                 return trace_module_spec(source, device)
+            if device == "cpu" and workers.worker_count():
+                return workers.trace_in_worker(source)
             return trace(source, device=device)
 
     return TRACES.get((source, device), make)

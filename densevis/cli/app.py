@@ -61,6 +61,9 @@ def streamlit_options(args: argparse.Namespace) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     options = streamlit_options(args)
+    # the server's settings from the environment: refused here, before serving
+    importlib.import_module("densevis.app.budget")  # DENSEVIS_MEMORY_BUDGET
+    importlib.import_module("densevis.app.workers").worker_count()  # DENSEVIS_TRACE_WORKERS
     spec = module_spec_from_args(args)
     if spec is not None:  # open the app on this module; refuse bad input before serving
         import os

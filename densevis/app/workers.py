@@ -1,0 +1,86 @@
+"""Tracing DenseNet configs in worker processes, so traces run on every core.
+
+A trace is mostly Python (building the module, hooks on ~500 ops), so traces in the server's
+own threads share one GIL with each other and with every session's page run: under load the
+server used about 1.2 of 2 cores. Worker processes each have their own interpreter. The
+server keeps the cache, the memory budget and the make-once rule (``traces.trace_of``);
+workers only turn a config into a Trace. Spawned, not forked: the server has threads
+(Streamlit's, torch's) that a fork would copy mid-flight.
+
+``DENSEVIS_TRACE_WORKERS`` sets how many (default: the machine's cores, at most 4); 0 traces
+in the server process, as custom modules and non-CPU devices always are.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from densevis.config import DenseNetConfig
+from densevis.errors import DenseVisError
+from densevis.records import Trace
+
+WORKERS_ENV = "DENSEVIS_TRACE_WORKERS"
+MAX_WORKERS = 4  # each worker holds torch (~250 MiB); more than 4 traces at once is rare
+TASKS_PER_WORKER = 200  # then a fresh process: what the allocator kept of big builds goes
+
+
+def worker_count() -> int:
+    """Worker processes to trace in (0: trace in the server process)."""
+    text = os.environ.get(WORKERS_ENV)
+    if text is None:
+        return min(os.cpu_count() or 1, MAX_WORKERS)
+    if not text.strip().isdigit() or int(text) > 64:
+        raise DenseVisError(f"{WORKERS_ENV} must be a whole number from 0 to 64 (0: trace in "
+                            f"the server process), got {text!r}")
+    return int(text)
+
+
+_lock = threading.Lock()
+_pool: ProcessPoolExecutor | None = None
+
+
+def _executor() -> ProcessPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(worker_count(), multiprocessing.get_context("spawn"),
+                                        initializer=_ready, max_tasks_per_child=TASKS_PER_WORKER)
+        return _pool
+
+
+def _ready() -> None:
+    """A worker's start: import torch and the tracer before the first config arrives."""
+    import densevis.tracer  # noqa: F401
+
+
+def _trace(config: DenseNetConfig) -> Trace:
+    from densevis.tracer import trace
+
+    return trace(config, device="cpu")
+
+
+def start() -> None:
+    """Start the workers now (the server calls this while it starts), so the first trace
+    does not wait for a process to import torch."""
+    if worker_count():
+        pool = _executor()
+        for _ in range(worker_count()):
+            pool.submit(_ready)
+
+
+def trace_in_worker(config: DenseNetConfig) -> Trace:
+    """The trace of ``config`` on the CPU, made in a worker process."""
+    global _pool
+    pool = _executor()
+    try:
+        return pool.submit(_trace, config).result()
+    except BrokenProcessPool:
+        with _lock:  # the next trace starts fresh workers
+            if _pool is pool:
+                _pool = None
+        raise DenseVisError(f"tracing {config.label} stopped its worker process (out of "
+                            "memory?); the server is fine, try a smaller model") from None

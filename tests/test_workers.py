@@ -1,0 +1,56 @@
+"""The app's tracing worker processes: a worker's trace is the tracer's own, a refusal comes
+back as a message, a dead worker costs one message (not the server), and bad settings are
+refused by `densevis app` before it serves."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import densevis
+from densevis.app import workers
+from densevis.cli import main
+from densevis.config import estimate_memory
+from densevis.errors import DenseVisError
+
+
+def test_a_worker_trace_equals_the_tracer_in_this_process() -> None:
+    config = densevis.get_config("densenet121").replace(growth_rate=20, block_config=(3, 5))
+    made = workers.trace_in_worker(config)
+    assert made == densevis.trace(config, device="cpu")
+    assert made.totals.params == estimate_memory(config).params
+    assert [block.links for block in made.blocks] == [6, 15]  # L(L+1)/2 from the worker
+
+
+def test_a_refusal_in_a_worker_comes_back_as_its_message() -> None:
+    huge = densevis.get_config("densenet121").replace(num_classes=3_000_000_000)
+    with pytest.raises(DenseVisError, match="memory"):
+        workers.trace_in_worker(huge)
+
+
+def test_a_dead_worker_is_one_message_and_the_next_trace_works() -> None:
+    pool = workers._executor()
+    pool.submit(os._exit, 1).exception(timeout=60)  # a worker dies, as an OOM kill would
+    with pytest.raises(DenseVisError, match="stopped its worker process"):
+        workers.trace_in_worker(densevis.get_config("densenet121"))
+    assert workers._executor() is not pool  # fresh workers
+    assert workers.trace_in_worker(densevis.get_config("densenet121")).totals.params == 7_978_856
+
+
+@pytest.mark.parametrize("value", ["x", "-1", "65", "2.5", ""])
+def test_densevis_app_refuses_a_bad_worker_count(value: str, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv(workers.WORKERS_ENV, value)
+    assert main(["app"]) == 2
+    assert "DENSEVIS_TRACE_WORKERS must be a whole number from 0 to 64" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("value", "count"), [("0", 0), ("3", 3), (None, min(os.cpu_count() or 1,
+                                                                              4))])
+def test_the_worker_count(value: str | None, count: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    if value is None:
+        monkeypatch.delenv(workers.WORKERS_ENV, raising=False)
+    else:
+        monkeypatch.setenv(workers.WORKERS_ENV, value)
+    assert workers.worker_count() == count
