@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import os
 import pathlib
@@ -151,6 +152,26 @@ def _memory_kib(pid: int) -> dict[str, int]:
             if line.startswith(("VmRSS", "VmHWM"))}
 
 
+def _children(pid: int) -> list[int]:
+    """The processes the server started (its tracing workers)."""
+    found = []
+    for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def _workers_kib(pid: int) -> tuple[int, int, int]:
+    """(processes, their peak RSS summed, their RSS now summed), KiB."""
+    peak = now = 0
+    children = _children(pid)
+    for child in children:
+        with contextlib.suppress(OSError):
+            memory = _memory_kib(child)
+            peak, now = peak + memory["VmHWM"], now + memory["VmRSS"]
+    return len(children), peak, now
+
+
 def _serve() -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     server = subprocess.Popen(
@@ -176,10 +197,14 @@ def measure(sessions: int, seconds: float, expected: dict[tuple[int, str], str],
             await asyncio.gather(*(_session(url, i * step, deadline, tally, expected, think)
                                    for i in range(sessions)))
 
-        cpu_before = _cpu_seconds(server.pid)
+        def cpu_now() -> float:  # the server's and its workers'
+            return sum(map(_cpu_seconds, [server.pid, *_children(server.pid)]))
+
+        cpu_before = cpu_now()
         asyncio.run(everyone())
         memory = _memory_kib(server.pid)
-        cpu = _cpu_seconds(server.pid) - cpu_before
+        workers = _workers_kib(server.pid)
+        cpu = cpu_now() - cpu_before
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -189,10 +214,12 @@ def measure(sessions: int, seconds: float, expected: dict[tuple[int, str], str],
     print(f"N = {sessions:2d}: {len(times)} reruns, {len(tally.errors)} errors, "
           f"{tally.leaks} leaks, rerun p50 {p50:.2f} s, p95 {p95:.2f} s, "
           f"server RSS peak {memory['VmHWM'] / 1024:.0f} MiB, "
-          f"at the end {memory['VmRSS'] / 1024:.0f} MiB; load average "
+          f"at the end {memory['VmRSS'] / 1024:.0f} MiB; {workers[0]} trace workers peak "
+          f"{workers[1] / 1024:.0f} MiB, at the end {workers[2] / 1024:.0f} MiB; load average "
           f"{os.getloadavg()[0]:.2f}", flush=True)
     runs = len(times) + tally.opens
-    print(f"       {len(tally.asked)} distinct configs typed; server CPU {cpu:.1f} s for "
+    print(f"       {len(tally.asked)} distinct configs typed; CPU of server and workers "
+          f"{cpu:.1f} s for "
           f"{runs} script runs = {1e3 * cpu / max(runs, 1):.0f} ms each, so "
           f"{os.cpu_count()} cores serve at most {os.cpu_count() * runs / max(cpu, 1e-9):.1f} "
           f"runs/s", flush=True)
