@@ -18,6 +18,7 @@ from densevis.app.launch import OPTIONS, UPLOAD_LIMIT_MB
 from densevis.app.pages import PAGES
 from densevis.app.sidebar import LABELS
 from densevis.config import get_config
+from densevis.devices import available_devices
 from densevis.spec import SPEC_KEYS
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -121,6 +122,21 @@ def test_query_parameters_open_a_config() -> None:
     assert preset.sidebar.text_input(key="blocks").value == "16,16,16"
     assert preset.query_params["blocks"] == "16,16,16" and "model" not in preset.query_params
     assert preset.query_params["k"] == "24" and "bn" not in preset.query_params  # bn 4 = default
+
+
+def test_url_choices_open_as_typed_and_unknown_ones_say_so() -> None:
+    app = _run({"theme": "print", "device": "cpu"})
+    _no_errors(app)
+    assert app.sidebar.selectbox(key="theme").value == "print"  # the value, not its title
+    assert not app.sidebar.warning
+    unknown = _run({"theme": "neon", "device": "tpu"})
+    _no_errors(unknown)
+    said = [_unescaped(warning.value) for warning in unknown.sidebar.warning]
+    devices = available_devices()
+    assert said == [f"?device=tpu is not one of {', '.join(devices)}; showing {devices[0]}.",
+                    "?theme=neon is not one of match app, light, dark, transparent, "
+                    "transparent-dark, print; showing match app."]
+    assert unknown.sidebar.selectbox(key="theme").value == "match app"
 
 
 @pytest.mark.parametrize(("query", "reason"), [

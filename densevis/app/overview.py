@@ -48,20 +48,18 @@ def render() -> None:
     columns[4].metric("Depth", f"{totals.depth} layers",
                       help="Weighted layers: convolutions plus the classifier.")
 
-    left, right = st.columns([3, 2])
-    with left:
-        st.subheader("Architecture (the paper's Table 1, from the trace)")
-        st.markdown(display_markdown(stage_rows(trace)))
-    with right:
-        st.subheader("Facts, checked")
-        if config is None:
-            st.caption("The paper's facts are checked on DenseNet configs; this is a custom "
-                       "module.")
-        else:  # one element for all facts: each element is a message to the browser
-            st.markdown("\n\n".join(
-                f"{_MARKS[fact.holds]} **{fact.statement}**  \n"
-                f"<small>measured: {fact.measured}</small>" for fact in check_facts(trace)),
-                unsafe_allow_html=True)
+    # Table 1 gets the page's width: a Markdown table does not shrink or scroll, and beside
+    # the facts its MACs column ran into them
+    st.subheader("Architecture (the paper's Table 1, from the trace)")
+    st.markdown(display_markdown(stage_rows(trace)))
+    st.subheader("Facts, checked")
+    if config is None:
+        st.caption("The paper's facts are checked on DenseNet configs; this is a custom module.")
+    else:  # one element for all facts: each element is a message to the browser
+        st.markdown("\n\n".join(
+            f"{_MARKS[fact.holds]} **{fact.statement}**  \n"
+            f"<small>measured: {fact.measured}</small>" for fact in check_facts(trace)),
+            unsafe_allow_html=True)
     st.subheader("Overview diagram")
     direction = st.radio("Direction", DIRECTIONS, horizontal=True,
                          key="overview_direction", persist_state=KEEP,

@@ -51,12 +51,20 @@ def sidebar() -> Current:
 
 
 def _device_and_theme(bar: Any) -> tuple[str, str]:
+    for key, options in (("device", devices()), ("theme", FIGURE_THEMES)):
+        asked = st.query_params.get(key)
+        if asked is not None and asked not in options:  # Streamlit drops it from the URL
+            bar.warning(f"{plain(f'?{key}={asked}')} is not one of {', '.join(options)}; "
+                        f"showing {st.session_state.get(key, options[0])}.")
     bar.selectbox("Device", devices(), key="device", bind="query-params",
                   help="Where models are built and timed; cuda and mps appear when present.")
+    # The options are shown as they are: a bound selectbox reads and writes the URL in its
+    # shown words, so titles here made a typed ?theme=print count as no choice at all.
     bar.selectbox("Figure theme", FIGURE_THEMES, key="theme", bind="query-params",
-                  format_func=lambda name: THEME_TITLES.get(name, name),
                   help="Diagrams, charts and exports; “match app” follows the app's own "
-                       "light or dark theme (Settings in the app menu).")
+                       "light or dark theme (Settings in the app menu). " + "; ".join(
+                           f"{name}: {title}" for name, title in THEME_TITLES.items()
+                           if title != name) + ".")
     return st.session_state["device"], figure_theme(st.session_state["theme"])
 
 

@@ -40,7 +40,7 @@ THEMES = ("light", "dark", "transparent", "transparent-dark", "print")
 THEME_TITLES = {"light": "light", "dark": "dark",
                 "transparent": "transparent, for a light slide",
                 "transparent-dark": "transparent, for a dark slide",
-                "print": "print (greys, dashes, markers)"}
+                "print": "greys, dashes and markers"}
 MATCH_APP = "match app"  # the app's figure theme follows Streamlit's own light/dark theme
 FIGURE_THEMES = (MATCH_APP, *THEMES)  # the app's "Figure theme" choices
 DEFAULT_THEME = "light"
