@@ -74,6 +74,7 @@ def test_opens_on_densenet121_overview() -> None:
     assert (":green[:material/check_circle:] **1 7×7 conv, 58 3×3, 61 1×1, 4 average pools, "
             "1 FC; 120 convolutions**") in facts
     assert facts.count(":green[:material/check_circle:]") == 4
+    assert "| Dense block 3 | 14x14 | 24 | 256 | 1,024 | 2,837,760 | 549,126,144 |" in facts
     assert ":material/error:" not in facts
     assert app.sidebar.selectbox(key="model").value == "densenet121"
     assert dict(app.query_params) == {}  # the default config needs no query parameters

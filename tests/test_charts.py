@@ -234,6 +234,19 @@ def test_stage_table_counts_dense_layers_in_blocks_only(trace121: Trace) -> None
     assert frame[~frame["stage"].str.startswith("Dense block")]["dense layers"].isna().all()
 
 
+def test_table_1_on_screen_is_markdown_with_every_digit(trace121: Trace) -> None:
+    from densevis.render.tables import display_markdown, stage_rows
+
+    lines = display_markdown(stage_rows(trace121)).splitlines()
+    assert lines[0] == ("| stage | output size | dense layers | channels in | channels out | "
+                        "params | MACs |")
+    assert lines[1] == "|:---|:---|---:|---:|---:|---:|---:|"  # numbers right-aligned
+    assert lines[2] == "| Stem | 56x56 |  | 3 | 64 | 9,536 | 118,013,952 |"  # blank: no L
+    assert lines[3] == "| Dense block 1 | 56x56 | 6 | 64 | 256 | 335,040 | 1,040,449,536 |"
+    assert sum(int(line.split("|")[-3].replace(",", "")) for line in lines[2:]) == 7_978_856
+    assert display_markdown([{"name": "a|b", "n": None}]).splitlines()[2] == "| a\\|b |  |"
+
+
 def test_comparison_table_names_size_and_stem(mixed: list[Trace]) -> None:
     table = comparison_table(mixed)
     assert list(table["config"]) == config_names([t.config for t in mixed])

@@ -54,3 +54,15 @@ def test_the_worker_count(value: str | None, count: int, monkeypatch: pytest.Mon
     else:
         monkeypatch.setenv(workers.WORKERS_ENV, value)
     assert workers.worker_count() == count
+
+
+def test_only_cpu_traces_with_few_enough_links_go_to_a_worker(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(workers.WORKERS_ENV, "2")
+    base = densevis.get_config("densenet121")
+    assert workers.suits_a_worker(base, "cpu")
+    assert not workers.suits_a_worker(base, "cuda")
+    assert workers.suits_a_worker(base.replace(block_config=(315,)), "cpu")  # 49,770 links
+    assert not workers.suits_a_worker(base.replace(block_config=(317,)), "cpu")  # 50,403
+    monkeypatch.setenv(workers.WORKERS_ENV, "0")
+    assert not workers.suits_a_worker(base, "cpu")

@@ -47,7 +47,7 @@ def trace_of(source: Source, device: str = "cpu") -> Trace:
                                      f"tracing {_label(source)}"):
             if isinstance(source, ModuleSpec):
                 return trace_module_spec(source, device)
-            if device == "cpu" and workers.worker_count():
+            if workers.suits_a_worker(source, device):
                 return workers.trace_in_worker(source)
             return trace(source, device=device)
 

@@ -5,10 +5,13 @@ own threads share one GIL with each other and with every session's page run: und
 server used about 1.2 of 2 cores. Worker processes each have their own interpreter. The
 server keeps the cache, the memory budget and the make-once rule (``traces.trace_of``);
 workers only turn a config into a Trace. Spawned, not forked: the server has threads
-(Streamlit's, torch's) that a fork would copy mid-flight.
+(Streamlit's, torch's) that a fork would copy mid-flight. A spawned process first imports the
+parent's ``__main__``, which Streamlit sets to the script it last ran: so the app's scripts
+(app.py, densevis/app/*.py) only act under ``if __name__ == "__main__"``.
 
 ``DENSEVIS_TRACE_WORKERS`` sets how many (default: the machine's cores, at most 4); 0 traces
-in the server process, as custom modules and non-CPU devices always are.
+in the server process, as custom modules, non-CPU devices and configs with more than
+MOST_LINKS dense links always are.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ from densevis.records import Trace
 WORKERS_ENV = "DENSEVIS_TRACE_WORKERS"
 MAX_WORKERS = 4  # each worker holds torch (~250 MiB); more than 4 traces at once is rare
 TASKS_PER_WORKER = 200  # then a fresh process, in case anything builds up
+# Records cross between processes pickled: ~2 us a dense link each way. A block of 1000
+# layers (500,500 links) took 4.8 s through a worker against 2.5 s in the server process.
+MOST_LINKS = 50_000
 
 
 def worker_count() -> int:
@@ -82,6 +88,13 @@ def start() -> None:
         pool = _executor()
         for _ in range(worker_count()):
             pool.submit(_ready)
+
+
+def suits_a_worker(config: DenseNetConfig, device: str) -> bool:
+    """Whether to trace ``config`` in a worker: on the CPU, with workers, and with records
+    small enough that sending them back costs less than the GIL time they save."""
+    links = sum(layers * (layers + 1) // 2 for layers in config.block_config)
+    return device == "cpu" and links <= MOST_LINKS and worker_count() > 0
 
 
 def trace_in_worker(config: DenseNetConfig) -> Trace:
