@@ -66,3 +66,24 @@ def test_only_cpu_traces_with_few_enough_links_go_to_a_worker(
     assert not workers.suits_a_worker(base.replace(block_config=(317,)), "cpu")  # 50,403
     monkeypatch.setenv(workers.WORKERS_ENV, "0")
     assert not workers.suits_a_worker(base, "cpu")
+
+
+def test_the_scripts_streamlit_runs_act_only_as_main() -> None:
+    """A new worker imports the parent's __main__, which Streamlit sets to its last script."""
+    import ast
+    from pathlib import Path
+
+    from densevis.app.pages import HERE, PAGES
+
+    root = Path(__file__).resolve().parents[1]
+    scripts = [root / "app.py", HERE / "main.py", *(HERE / f"{slug}.py" for _, slug, _ in PAGES)]
+    for script in scripts:
+        for statement in ast.parse(script.read_text()).body:
+            if isinstance(statement, ast.If):
+                assert ast.unparse(statement.test) in ("__name__ == '__main__'",
+                                                       "TYPE_CHECKING"), script.name
+            else:
+                assert isinstance(statement, (ast.Import, ast.ImportFrom, ast.FunctionDef,
+                                              ast.ClassDef, ast.Assign, ast.AnnAssign)) or (
+                    isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+                ), f"{script.name} line {statement.lineno} acts on import"
