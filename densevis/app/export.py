@@ -66,7 +66,7 @@ def _export_svg(source: Source, device: str, view: str, block: int, layer: int,
 def _diagrams(trace: Trace, dpi: int) -> None:
     state = current()
     st.subheader("Diagram")
-    cols = st.columns([3, 1, 1, 2])
+    cols = st.columns([4, 1, 1, 1])  # the view control needs ~520 px for its 4 buttons
     views = VIEWS if trace.blocks else ("overview",)  # a custom module may have no block
     view = cols[0].segmented_control("View", views, default="overview",
                                      format_func=VIEW_TITLES.get,
