@@ -5,6 +5,7 @@ refused by `densevis app` before it serves."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -71,7 +72,6 @@ def test_only_cpu_traces_with_few_enough_links_go_to_a_worker(
 def test_the_scripts_streamlit_runs_act_only_as_main() -> None:
     """A new worker imports the parent's __main__, which Streamlit sets to its last script."""
     import ast
-    from pathlib import Path
 
     from densevis.app.pages import HERE, PAGES
 
@@ -87,3 +87,28 @@ def test_the_scripts_streamlit_runs_act_only_as_main() -> None:
                                               ast.ClassDef, ast.Assign, ast.AnnAssign)) or (
                     isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
                 ), f"{script.name} line {statement.lineno} acts on import"
+
+
+def test_workers_leave_with_a_killed_server(tmp_path: Path) -> None:
+    """SIGKILL (the OOM killer, kill -9) lets no shutdown run: the workers notice alone."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from densevis.app import workers; workers.start(); "
+         "import densevis; workers.trace_in_worker(densevis.get_config('densenet121')); "
+         "print('ready', flush=True); import time; time.sleep(600)"],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, workers.WORKERS_ENV: "2"})
+    assert server.stdout is not None and server.stdout.readline() == "ready\n"
+    children = [int(pid) for task in Path(f"/proc/{server.pid}/task").iterdir()
+                for pid in (task / "children").read_text().split()]
+    assert len(children) >= 2  # two workers (and multiprocessing's resource tracker)
+    server.send_signal(signal.SIGKILL)
+    server.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in children):
+        time.sleep(0.2)
+    assert not [pid for pid in children if Path(f"/proc/{pid}").exists()
+                and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]]

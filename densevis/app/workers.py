@@ -21,6 +21,7 @@ import ctypes
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -34,6 +35,7 @@ TASKS_PER_WORKER = 200  # then a fresh process, in case anything builds up
 # Records cross between processes pickled: ~2 us a dense link each way. A block of 1000
 # layers (500,500 links) took 4.8 s through a worker against 2.5 s in the server process.
 MOST_LINKS = 50_000
+PARENT_CHECK_S = 1.0  # how often a worker checks that the server still runs
 
 
 def worker_count() -> int:
@@ -61,8 +63,18 @@ def _executor() -> ProcessPoolExecutor:
 
 
 def _ready() -> None:
-    """A worker's start: import torch and the tracer before the first config arrives."""
+    """A worker's start: import torch and the tracer before the first config arrives, and
+    leave with the server, even one killed outright (no shutdown reaches the workers then)."""
     import densevis.tracer  # noqa: F401
+
+    server = os.getppid()
+    threading.Thread(target=_exit_without, args=(server,), daemon=True).start()
+
+
+def _exit_without(server: int) -> None:
+    while os.getppid() == server:  # an orphan is handed to another parent
+        time.sleep(PARENT_CHECK_S)
+    os._exit(0)
 
 
 def _trace(config: DenseNetConfig) -> Trace:
