@@ -5,6 +5,7 @@ refused by `densevis app` before it serves."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -60,13 +61,14 @@ def test_the_worker_count(value: str | None, count: int, monkeypatch: pytest.Mon
 def test_only_cpu_traces_with_few_enough_links_go_to_a_worker(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(workers.WORKERS_ENV, "2")
+    monkeypatch.setattr(workers, "_warm", lambda: True)  # started (see the next test)
     base = densevis.get_config("densenet121")
-    assert workers.suits_a_worker(base, "cpu")
-    assert not workers.suits_a_worker(base, "cuda")
-    assert workers.suits_a_worker(base.replace(block_config=(315,)), "cpu")  # 49,770 links
-    assert not workers.suits_a_worker(base.replace(block_config=(317,)), "cpu")  # 50,403
+    assert workers.suits_a_worker(base, "cpu", crowded=False)
+    assert not workers.suits_a_worker(base, "cuda", crowded=True)
+    assert workers.suits_a_worker(base.replace(block_config=(315,)), "cpu", False)  # 49,770
+    assert not workers.suits_a_worker(base.replace(block_config=(317,)), "cpu", False)  # 50,403
     monkeypatch.setenv(workers.WORKERS_ENV, "0")
-    assert not workers.suits_a_worker(base, "cpu")
+    assert not workers.suits_a_worker(base, "cpu", crowded=True)
 
 
 def test_the_scripts_streamlit_runs_act_only_as_main() -> None:
@@ -94,7 +96,6 @@ def test_workers_leave_with_a_killed_server(tmp_path: Path) -> None:
     import signal
     import subprocess
     import sys
-    import time
 
     server = subprocess.Popen(
         [sys.executable, "-c", "from densevis.app import workers; workers.start(); "
@@ -112,3 +113,29 @@ def test_workers_leave_with_a_killed_server(tmp_path: Path) -> None:
         time.sleep(0.2)
     assert not [pid for pid in children if Path(f"/proc/{pid}").exists()
                 and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]]
+
+
+def test_workers_start_when_traces_overlap_and_take_over_once_started(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """One person's traces stay in the server; overlapping ones start the workers, and the
+    traces run in the server until the workers have imported torch."""
+    monkeypatch.setenv(workers.WORKERS_ENV, "2")
+    monkeypatch.setattr(workers, "_pool", None)
+    config = densevis.get_config("densenet121")
+    assert not workers.suits_a_worker(config, "cpu", crowded=False)
+    assert workers._pool is None  # alone: no workers started
+    assert not workers.suits_a_worker(config, "cpu", crowded=True)  # this one stays here...
+    assert workers._pool is not None  # ...and starts them
+    deadline = time.monotonic() + 60
+    while not workers.suits_a_worker(config, "cpu", False) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert workers.suits_a_worker(config, "cpu", crowded=False)
+
+
+def test_a_trace_knows_when_others_are_tracing() -> None:
+    from densevis.app import traces
+
+    with traces._counted() as first, traces._counted() as second:
+        assert (first, second) == (False, True)
+    with traces._counted() as alone:
+        assert not alone

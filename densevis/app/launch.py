@@ -35,9 +35,6 @@ OPTIONS = {
 
 
 def _preload() -> None:
-    from densevis.app import workers
-
-    workers.start()
     for module in PRELOAD:
         importlib.import_module(module)
 

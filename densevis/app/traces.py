@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import streamlit as st
@@ -43,15 +45,33 @@ def trace_of(source: Source, device: str = "cpu") -> Trace:
     from densevis.usermodule import trace_module_spec
 
     def make() -> Trace:
-        with TRACING, budget.reserve(budget.bytes_to_trace(source),
-                                     f"tracing {_label(source)}"):
+        with _counted() as crowded, TRACING, budget.reserve(budget.bytes_to_trace(source),
+                                                            f"tracing {_label(source)}"):
             if isinstance(source, ModuleSpec):
                 return trace_module_spec(source, device)
-            if workers.suits_a_worker(source, device):
+            if workers.suits_a_worker(source, device, crowded):
                 return workers.trace_in_worker(source)
             return trace(source, device=device)
 
     return TRACES.get((source, device), make)
+
+
+_count_lock = threading.Lock()
+_tracing = 0  # traces running or waiting to run, all sessions
+
+
+@contextmanager
+def _counted() -> Iterator[bool]:
+    """Count a trace while it runs or waits; True when another is running or waiting too."""
+    global _tracing
+    with _count_lock:
+        _tracing += 1
+        crowded = _tracing > 1
+    try:
+        yield crowded
+    finally:
+        with _count_lock:
+            _tracing -= 1
 
 
 def _label(source: Source) -> str:

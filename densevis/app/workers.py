@@ -11,7 +11,7 @@ parent's ``__main__``, which Streamlit sets to the script it last ran: so the ap
 
 ``DENSEVIS_TRACE_WORKERS`` sets how many (default: the machine's cores, at most 4); 0 traces
 in the server process, as custom modules, non-CPU devices and configs with more than
-MOST_LINKS dense links always are.
+MOST_LINKS dense links always are. Workers start the first time two traces overlap.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import multiprocessing
 import os
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from densevis.config import DenseNetConfig
@@ -51,6 +51,7 @@ def worker_count() -> int:
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
+_warming: dict[ProcessPoolExecutor, list[Future[None]]] = {}  # each pool's start-up tasks
 
 
 def _executor() -> ProcessPoolExecutor:
@@ -94,19 +95,35 @@ def _release_freed_memory() -> None:
 
 
 def start() -> None:
-    """Start the workers now (the server calls this while it starts), so the first trace
-    does not wait for a process to import torch."""
-    if worker_count():
-        pool = _executor()
-        for _ in range(worker_count()):
-            pool.submit(_ready)
+    """Start the workers in the background, once. Traces run in the server meanwhile: the
+    workers' start (two processes importing torch, ~3.5 CPU-s) never delays a page."""
+    pool = _executor()
+    with _lock:
+        if pool not in _warming:
+            _warming[pool] = [pool.submit(_ready) for _ in range(worker_count())]
 
 
-def suits_a_worker(config: DenseNetConfig, device: str) -> bool:
-    """Whether to trace ``config`` in a worker: on the CPU, with workers, and with records
-    small enough that sending them back costs less than the GIL time they save."""
+def _warm() -> bool:
+    """Whether the workers have started (a broken pool counts: its next trace says so)."""
+    with _lock:
+        warming = _warming.get(_pool) if _pool is not None else None
+    return warming is not None and all(future.done() for future in warming)
+
+
+def suits_a_worker(config: DenseNetConfig, device: str, crowded: bool) -> bool:
+    """Whether to trace ``config`` in a worker: on the CPU, with workers started, and with
+    records small enough that sending them back costs less than the GIL time they save.
+
+    Workers start the first time traces are ``crowded`` (another is running or waiting):
+    one person's traces never need them and run as fast in the server."""
     links = sum(layers * (layers + 1) // 2 for layers in config.block_config)
-    return device == "cpu" and links <= MOST_LINKS and worker_count() > 0
+    if device != "cpu" or links > MOST_LINKS or not worker_count():
+        return False
+    if _warm():
+        return True
+    if crowded:
+        start()
+    return False
 
 
 def trace_in_worker(config: DenseNetConfig) -> Trace:
@@ -117,6 +134,7 @@ def trace_in_worker(config: DenseNetConfig) -> Trace:
         return pool.submit(_trace, config).result()
     except BrokenProcessPool:
         with _lock:  # the next trace starts fresh workers
+            _warming.pop(pool, None)
             if _pool is pool:
                 _pool = None
         raise DenseVisError(f"tracing {config.label} stopped its worker process (out of "
