@@ -34,9 +34,19 @@ OPTIONS = {
 }
 
 
+WORKERS_AFTER_S = 3.0  # after the preload: a first visitor's first page goes first
+
+
 def _preload() -> None:
     for module in PRELOAD:
         importlib.import_module(module)
+    # The tracing workers (two processes importing torch, ~3.5 CPU-s) start a little later,
+    # warm before people arrive in numbers; overlapping traces start them sooner.
+    time.sleep(WORKERS_AFTER_S)
+    from densevis.app import workers
+
+    if workers.worker_count():
+        workers.start()
 
 
 def streamlit_argv(options: Sequence[str] = ()) -> list[str]:

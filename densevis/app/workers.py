@@ -11,7 +11,9 @@ parent's ``__main__``, which Streamlit sets to the script it last ran: so the ap
 
 ``DENSEVIS_TRACE_WORKERS`` sets how many (default: the machine's cores, at most 4); 0 traces
 in the server process, as custom modules, non-CPU devices and configs with more than
-MOST_LINKS dense links always are. Workers start the first time two traces overlap.
+MOST_LINKS dense links always are. `densevis app` starts the workers 3 s after its own
+preload; before that (and under a plain `streamlit run`), the first overlap of two traces
+starts them. Until they have started, traces run in the server.
 """
 
 from __future__ import annotations
