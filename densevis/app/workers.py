@@ -116,8 +116,9 @@ def suits_a_worker(config: DenseNetConfig, device: str, crowded: bool) -> bool:
     """Whether to trace ``config`` in a worker: on the CPU, with workers started, and with
     records small enough that sending them back costs less than the GIL time they save.
 
-    Workers start the first time traces are ``crowded`` (another is running or waiting):
-    one person's traces never need them and run as fast in the server."""
+    Workers not started yet (`densevis app` starts them 3 s after its preload) start the
+    first time traces are ``crowded`` (another is running or waiting); this trace, and
+    every one until they have started, runs in the server."""
     links = sum(layers * (layers + 1) // 2 for layers in config.block_config)
     if device != "cpu" or links > MOST_LINKS or not worker_count():
         return False
