@@ -23,6 +23,10 @@ UPLOAD_LIMIT_MB = 512  # the one upload limit: server option, uploader label and
 OPTIONS = {
     "server.headless": "true",
     "server.maxUploadSize": str(UPLOAD_LIMIT_MB),
+    # No rerun-on-save watcher: a served app does not need it, and in a checkout its
+    # recursive watch walks .venv again and again ("Inotify queue overflowed"), which cost
+    # `streamlit run app.py` ~2 s of its first page. Developers: --server.fileWatcherType auto
+    "server.fileWatcherType": "none",
     "browser.gatherUsageStats": "false",
     "client.showErrorDetails": "none",
     "client.toolbarMode": "minimal",
