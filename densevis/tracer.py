@@ -29,7 +29,6 @@ from densevis.config import (
     conv_output_size,
     estimate_memory,
     get_config,
-    minimum_input_size,
     probe_config,
 )
 from densevis.devices import resolve_device
@@ -280,9 +279,8 @@ def _blocks(recorder: _Recorder, layers: tuple[Op, ...]) -> tuple[Block, ...]:
 def _probe(model: DenseNet, config: DenseNetConfig) -> _Recorder:
     """Run the module's own forward on the smallest surviving input, with hooks attached."""
     parameter = next(model.parameters())
-    side = minimum_input_size(config)
-    image = torch.zeros(1, config.in_channels, side, side, device=parameter.device,
-                        dtype=parameter.dtype)
+    image = torch.zeros(1, config.in_channels, *probe_config(config).input_size,
+                        device=parameter.device, dtype=parameter.dtype)
     recorder = _Recorder(model)
     was_training = model.training
     recorder.attach(image)

@@ -169,7 +169,7 @@ def _draw_ahead(trace: Trace, source: Source, device: str, options: DiagramOptio
     next click finds its block drawn (up to DRAW_AHEAD_LINKS links in all)."""
     blocks, links = [], 0
     for block in trace.blocks:
-        links += (block.dense_layers + 1) * (block.dense_layers + 2) // 2  # with the output's
+        links += block.links + block.output_links
         if links > DRAW_AHEAD_LINKS:
             break
         if _key(source, device, "block", block.index, 1, options) not in DRAWINGS:

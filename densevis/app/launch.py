@@ -49,8 +49,7 @@ def _preload() -> None:
     time.sleep(WORKERS_AFTER_S)
     from densevis.app import workers
 
-    if workers.worker_count():
-        workers.start()
+    workers.start()
 
 
 def streamlit_argv(options: Sequence[str] = ()) -> list[str]:

@@ -51,16 +51,17 @@ def sidebar() -> Current:
 
 
 def _device_and_theme(bar: Any) -> tuple[str, str]:
-    for key, options in (("device", devices()), ("theme", FIGURE_THEMES)):
+    choices = {"device": devices(), "theme": FIGURE_THEMES}
+    for key, options in choices.items():
         asked = st.query_params.get(key)
         if asked is not None and asked not in options:  # Streamlit drops it from the URL
             bar.warning(f"{plain(f'?{key}={asked}')} is not one of {', '.join(options)}; "
                         f"showing {st.session_state.get(key, options[0])}.")
-    bar.selectbox("Device", devices(), key="device", bind="query-params",
+    bar.selectbox("Device", choices["device"], key="device", bind="query-params",
                   help="Where models are built and timed; cuda and mps appear when present.")
     # The options are shown as they are: a bound selectbox reads and writes the URL in its
     # shown words, so titles here made a typed ?theme=print count as no choice at all.
-    bar.selectbox("Figure theme", FIGURE_THEMES, key="theme", bind="query-params",
+    bar.selectbox("Figure theme", choices["theme"], key="theme", bind="query-params",
                   help="Diagrams, charts and exports; “match app” follows the app's own "
                        "light or dark theme (Settings in the app menu). " + "; ".join(
                            f"{name}: {title}" for name, title in THEME_TITLES.items()

@@ -99,6 +99,8 @@ def _release_freed_memory() -> None:
 def start() -> None:
     """Start the workers in the background, once. Traces run in the server meanwhile: the
     workers' start (two processes importing torch, ~3.5 CPU-s) never delays a page."""
+    if not worker_count():
+        return
     pool = _executor()
     with _lock:
         if pool not in _warming:
